@@ -1,0 +1,52 @@
+package issuekeys
+
+import (
+	"strings"
+	"testing"
+)
+
+// FuzzFind checks the properties every answer must have: each key found is a
+// valid key, appears in the text (case-insensitively, for allowlisted
+// projects), is not glued to a word character, and is reported once.
+func FuzzFind(f *testing.F) {
+	for _, s := range []string{
+		"ABC-12", "feature/ABC-12-login", "2022-02", "ABC-12x", "A-1", "MG01-115 JF1-13",
+		"feature/abc-12-x", "«ABC-1»", "x_ABC-7", "ABC-1 ABC-1", "\xff\xfeABC-1", "ABC-\x00",
+	} {
+		f.Add(s, "")
+		f.Add(s, "ABC")
+	}
+	f.Fuzz(func(t *testing.T, text, project string) {
+		var projects []string
+		if project != "" {
+			projects = []string{project}
+		}
+		e := New(projects)
+		keys := e.Find(text)
+		seen := map[string]bool{}
+		upper := strings.ToUpper(text)
+		for _, k := range keys {
+			if !Valid(k) {
+				t.Fatalf("Find(%q) returned invalid key %q", text, k)
+			}
+			if seen[k] {
+				t.Fatalf("Find(%q) returned %q twice", text, k)
+			}
+			seen[k] = true
+			if !strings.Contains(upper, k) {
+				t.Fatalf("Find(%q) returned %q, not in the text", text, k)
+			}
+			if projects != nil && k[:strings.LastIndexByte(k, '-')] != strings.ToUpper(strings.TrimSpace(project)) {
+				t.Fatalf("Find(%q) with allowlist %q returned %q", text, project, k)
+			}
+		}
+		if projects == nil {
+			// Without an allowlist every key appears verbatim.
+			for _, k := range keys {
+				if !strings.Contains(text, k) {
+					t.Fatalf("Find(%q) returned %q, not verbatim in the text", text, k)
+				}
+			}
+		}
+	})
+}

@@ -1,0 +1,174 @@
+// Package settings is the one table of the step's settings. Each field of
+// Settings is a row: its `env` tag is the setting's name, `envDefault` its
+// default, `help` its meaning, `doc` what the docs say about its default when
+// that is not a plain value. The flags, the four environment sources, --help,
+// and the docs' tables are all generated from it.
+package settings
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Settings holds every setting after parsing. The zero value of an optional
+// setting means "not given": the CI context or a derived default fills it.
+type Settings struct {
+	ClientID     string `env:"client_id" group:"Jira" doc:"required, except with dry_run" help:"Client id of the Jira OAuth credential (Jira settings > Apps > OAuth credentials)."`
+	ClientSecret Secret `env:"client_secret" group:"Jira" doc:"required, except with dry_run" help:"Secret of that OAuth credential. Never printed."`
+	Site         string `env:"site" group:"Jira" doc:"required unless cloud_id" help:"Jira site, acme.atlassian.net or its URL. Used to look up the cloud id and to link issues."`
+	CloudID      string `env:"cloud_id" group:"Jira" help:"Cloud id of the site; skips the lookup on the site."`
+	APIURL       string `env:"api_url" envDefault:"https://api.atlassian.com" group:"Jira" help:"Base URL of the token endpoint ({api_url}/oauth/token) and of the Builds and Deployments APIs."`
+
+	Type            Kind    `env:"type" group:"Record" doc:"deployment when an environment is known, else build" help:"What to send: build or deployment."`
+	State           string  `env:"state" group:"Record" doc:"the CI's status where it has one, else successful" help:"Jira state (pending, in_progress, successful, failed, cancelled, unknown; deployments also rolled_back) or a CI word (success, failure, cancelled, skipped, running, error, killed, aborted, ...), mapped."`
+	Environment     string  `env:"environment" group:"Record" doc:"the CI's deployment environment, where it has one" help:"Deployment environment name."`
+	EnvironmentID   string  `env:"environment_id" group:"Record" doc:"a slug of environment" help:"Deployment environment id; the same name gives the same id on every run."`
+	EnvironmentType EnvType `env:"environment_type" group:"Record" doc:"inferred from the name, else unmapped" help:"development, testing, staging, production or unmapped. Inferred: prod/prd/live -> production; stag/stg/preprod -> staging; test/qa/uat/sit -> testing; dev -> development."`
+	IssueKeys       List    `env:"issue_keys" group:"Record" help:"Extra issue keys, separated by commas, spaces or newlines."`
+	ProjectKeys     List    `env:"project_keys" group:"Record" doc:"any project" help:"Only keys of these Jira projects are sent; for them, lower-case keys in branch names match too (feature/abc-12 -> ABC-12)."`
+	ServiceIDs      List    `env:"service_ids" group:"Record" help:"Jira service ids or keys to associate with a deployment."`
+	PipelineID      string  `env:"pipeline_id" group:"Record" doc:"from the CI (stable across runs)" help:"Pipeline id; the same workflow must give the same id on every run."`
+	PipelineName    string  `env:"pipeline_name" group:"Record" doc:"from the CI" help:"Pipeline display name."`
+	BuildNumber     string  `env:"build_number" group:"Record" doc:"from the CI" help:"Build number (a whole number); the deployment sequence number for deployments."`
+	URL             string  `env:"url" group:"Record" doc:"the CI's run URL" help:"Link to the build or deployment run."`
+	DisplayName     string  `env:"display_name" group:"Record" doc:"from the CI" help:"Display name of the record."`
+	Label           string  `env:"label" group:"Record" doc:"the tag, else the short commit sha" help:"Label of the record (a version, a tag)."`
+	Description     string  `env:"description" group:"Record" doc:"from the CI" help:"Description of the record."`
+
+	CommitsSince   string        `env:"commits_since" group:"Commits and tests" doc:"the CI's previous commit, where it has one" help:"Scan every commit message since this sha, tag or ref (last_tag: the nearest tag before HEAD)."`
+	MaxCommits     int           `env:"max_commits" envDefault:"1000" group:"Commits and tests" help:"At most this many commits are scanned."`
+	TestResults    List          `env:"test_results" group:"Commits and tests" help:"Glob patterns (** allowed) of JUnit XML files whose totals are sent with a build."`
+	Gating         bool          `env:"gating" envDefault:"false" group:"Gating" help:"Ask Jira to gate the deployment and wait until it is allowed."`
+	GatingInterval time.Duration `env:"gating_interval" envDefault:"30s" group:"Gating" help:"How often to ask for the gating status (Go duration)."`
+	GatingTimeout  time.Duration `env:"gating_timeout" envDefault:"30m" group:"Gating" help:"How long to wait for a gating decision (Go duration)."`
+
+	DryRun      bool          `env:"dry_run" envDefault:"false" group:"Behaviour" help:"Print the exact body that would be sent, as JSON on stdout; contact nothing, need no credentials."`
+	FailOnError bool          `env:"fail_on_error" envDefault:"true" group:"Behaviour" help:"A Jira or network failure fails the step; false: warn and exit 0."`
+	Timeout     time.Duration `env:"timeout" envDefault:"60s" group:"Behaviour" help:"Bound on all network work (Go duration)."`
+	Debug       bool          `env:"debug" envDefault:"false" group:"Behaviour" help:"Verbose log (never a secret or a token)."`
+}
+
+// Kind is the record type: build or deployment ("" = infer).
+type Kind string
+
+// Record kinds.
+const (
+	Build      Kind = "build"
+	Deployment Kind = "deployment"
+)
+
+// UnmarshalText accepts build or deployment.
+func (k *Kind) UnmarshalText(b []byte) error {
+	switch v := Kind(strings.ToLower(strings.TrimSpace(string(b)))); v {
+	case Build, Deployment, "":
+		*k = v
+		return nil
+	}
+	return acceptErr(string(b), "build, deployment")
+}
+
+// EnvType is a Jira environment type ("" = infer from the name).
+type EnvType string
+
+// EnvTypes are Jira's environment types.
+var EnvTypes = []string{"development", "testing", "staging", "production", "unmapped"}
+
+// UnmarshalText accepts one of EnvTypes.
+func (t *EnvType) UnmarshalText(b []byte) error {
+	v := strings.ToLower(strings.TrimSpace(string(b)))
+	for _, e := range EnvTypes {
+		if v == e || v == "" {
+			*t = EnvType(v)
+			return nil
+		}
+	}
+	return acceptErr(string(b), strings.Join(EnvTypes, ", "))
+}
+
+// Secret is a string that never prints itself.
+type Secret string
+
+// String hides the value.
+func (s Secret) String() string {
+	if s == "" {
+		return ""
+	}
+	return "***"
+}
+
+// GoString hides the value from %#v.
+func (s Secret) GoString() string { return s.String() }
+
+// Value returns the secret itself, for the one place that needs it.
+func (s Secret) Value() string { return string(s) }
+
+// UnmarshalText keeps the value as it is.
+func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(strings.TrimSpace(string(b))); return nil }
+
+// List is a list setting. It accepts a JSON array of strings (Woodpecker
+// sends lists of objects that way) or values separated by commas, spaces or
+// newlines (Drone joins lists with commas; a GitHub input is one string).
+type List []string
+
+// UnmarshalText splits the value.
+func (l *List) UnmarshalText(b []byte) error {
+	s := strings.TrimSpace(string(b))
+	if strings.HasPrefix(s, "[") {
+		var arr []any
+		if err := json.Unmarshal([]byte(s), &arr); err != nil {
+			return fmt.Errorf("%q looks like a JSON array but is not one (%v)", s, err)
+		}
+		out := List{}
+		for _, v := range arr {
+			str, ok := v.(string)
+			if !ok {
+				return fmt.Errorf("JSON array items must be strings, got %v", v)
+			}
+			out = append(out, splitList(str)...)
+		}
+		*l = out
+		return nil
+	}
+	*l = splitList(s)
+	return nil
+}
+
+func splitList(s string) List {
+	out := List{}
+	for _, f := range strings.FieldsFunc(s, func(r rune) bool {
+		return r == ',' || r == ' ' || r == '\n' || r == '\r' || r == '\t' || r == ';'
+	}) {
+		out = append(out, f)
+	}
+	return out
+}
+
+type acceptError struct{ value, accepts string }
+
+func (e *acceptError) Error() string {
+	return fmt.Sprintf("%q is not accepted; use one of: %s", e.value, e.accepts)
+}
+
+func acceptErr(v, accepts string) error { return &acceptError{value: v, accepts: accepts} }
+
+// Error is an invalid setting. It names the setting and what is accepted; it
+// never repeats a secret's value.
+type Error struct {
+	Setting string
+	Msg     string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("setting %s: %s", e.Setting, e.Msg) }
+
+// Errors is every invalid setting found at once.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "\n")
+}

@@ -1,0 +1,123 @@
+// Package cienv reads what the CI tells a step about its run. Each CI has one
+// file that fills the same Context from that CI's own variables; Detect picks
+// the adapter. This package and the settings package are the only ones that
+// read the environment.
+package cienv
+
+import (
+	"strings"
+)
+
+// Context is what the CI (or the local repository) says about this run. Empty
+// fields are unknown.
+type Context struct {
+	CI   string // one of the CI* constants
+	Name string // human name of the CI, for messages
+
+	SHA            string   // the commit built (a PR's head commit, not a merge commit, where known)
+	Branch         string   // the branch built; on pull requests, the PR's source branch
+	Tag            string   // the tag built, on tag events
+	PRNumber       string   // pull/merge request number
+	PRTargetBranch string   // the branch a pull request merges into
+	PRTitle        string   // pull/merge request title
+	CommitMessages []string // messages the CI gives, newest first (HEAD's first)
+	PreviousSHA    string   // the commit before this push, the start of a commit range ("" when none)
+	Event          string   // push, pull_request, tag, deployment, ...
+
+	BuildNumber  string // the run's number, increasing across runs of the pipeline
+	BuildURL     string // link to this run
+	RepoName     string // owner/name
+	RepoURL      string // web URL of the repository
+	PipelineID   string // stable across runs of the same pipeline
+	PipelineName string
+
+	Status          string // the CI's own word for the outcome so far ("" when unknown)
+	Environment     string // deployment environment the CI names
+	EnvironmentType string // a Jira environment type the CI gives (GitLab's tier)
+	Workspace       string // where the repository is checked out
+
+	// Where the CI wants reports ("" when it has none).
+	GitHubOutput      string // GITHUB_OUTPUT
+	GitHubStepSummary string // GITHUB_STEP_SUMMARY
+	DroneCardPath     string // DRONE_CARD_PATH
+	PipeStorageDir    string // BITBUCKET_PIPE_STORAGE_DIR
+
+	Warnings []string // things the adapter could not read, for the log
+}
+
+// The CIs this package knows.
+const (
+	CIGitHub     = "github"
+	CIDrone      = "drone"
+	CIWoodpecker = "woodpecker"
+	CIBitbucket  = "bitbucket"
+	CIGitLab     = "gitlab"
+	CILocal      = "local"
+)
+
+// Getenv reads one variable; "" when unset.
+type Getenv func(string) string
+
+// FromEnviron makes a Getenv from "NAME=value" pairs.
+func FromEnviron(environ []string) Getenv {
+	m := make(map[string]string, len(environ))
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			m[k] = v
+		}
+	}
+	return func(k string) string { return m[k] }
+}
+
+// adapter is one CI: whether it is the one running, and how to read it.
+type adapter struct {
+	ci     string
+	detect func(Getenv) bool
+	read   func(Getenv, string) Context
+}
+
+// adapters in the order they are tried. Order matters where CIs share
+// variable names: Woodpecker exports Drone's DRONE_* names too (without
+// DRONE=true), and Woodpecker and GitLab both use CI_* names.
+var adapters = []adapter{
+	{CIGitHub, isGitHub, readGitHub},
+}
+
+// Detect finds the CI running this step and reads its context. wd is the
+// working directory, used where the CI names no workspace. An unknown CI falls
+// back to the git repository in the workspace.
+func Detect(getenv Getenv, wd string) Context {
+	for _, a := range adapters {
+		if a.detect(getenv) {
+			c := a.read(getenv, wd)
+			c.CI = a.ci
+			return c
+		}
+	}
+	c := readLocal(wd)
+	c.CI = CILocal
+	return c
+}
+
+// first returns the first non-empty value of the named variables.
+func first(getenv Getenv, names ...string) string {
+	for _, n := range names {
+		if v := strings.TrimSpace(getenv(n)); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// isZeroSHA reports the all-zero sha CIs give for "no previous commit".
+func isZeroSHA(s string) bool {
+	return s != "" && strings.Trim(s, "0") == ""
+}
+
+// noZero returns s, or "" for the all-zero sha.
+func noZero(s string) string {
+	if isZeroSHA(s) {
+		return ""
+	}
+	return s
+}

@@ -1,0 +1,230 @@
+// Package app runs the step: settings + CI context -> record -> Jira ->
+// report. It returns an exit code; only main exits.
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/jira-cicd/jira-cicd/internal/cienv"
+	"github.com/jira-cicd/jira-cicd/internal/issuekeys"
+	"github.com/jira-cicd/jira-cicd/internal/jira"
+	"github.com/jira-cicd/jira-cicd/internal/record"
+	"github.com/jira-cicd/jira-cicd/internal/report"
+	"github.com/jira-cicd/jira-cicd/internal/settings"
+)
+
+// Exit codes.
+const (
+	ExitOK      = 0 // sent, skipped (no keys) or dry run
+	ExitFailure = 1 // Jira or network failure, rejection, gating refusal
+	ExitUsage   = 2 // invalid settings
+)
+
+// Env is everything the step reads from the outside world, injectable for
+// tests.
+type Env struct {
+	Args    []string
+	Environ []string // "NAME=value" pairs, as os.Environ gives them
+	WorkDir string
+	Stdout  io.Writer
+	Stderr  io.Writer
+	Now     func() time.Time
+	// HTTPClient, when set, replaces the client built from the settings.
+	HTTPClient *http.Client
+	Version    string
+}
+
+// Run runs the step once and returns its exit code.
+func Run(ctx context.Context, e Env) int {
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	s, err := settings.Load(e.Args, e.Environ)
+	switch {
+	case errors.Is(err, settings.ErrHelp):
+		settings.Usage(e.Stdout, e.Version)
+		return ExitOK
+	case errors.Is(err, settings.ErrVersion):
+		fmt.Fprintf(e.Stdout, "jira-cicd %s\n", e.Version)
+		return ExitOK
+	}
+	if s == nil {
+		s = &settings.Settings{}
+	}
+	c := cienv.Detect(cienv.FromEnviron(e.Environ), e.WorkDir)
+	rep := report.New(report.Targets{
+		CI:                c.CI,
+		GitHubOutput:      c.GitHubOutput,
+		GitHubStepSummary: c.GitHubStepSummary,
+		DroneCardPath:     c.DroneCardPath,
+		PipeStorageDir:    c.PipeStorageDir,
+	}, e.Stdout, e.Stderr, s.Debug)
+	// Before anything else is printed.
+	rep.Mask(s.ClientSecret.Value())
+	if err != nil {
+		var errs settings.Errors
+		if errors.As(err, &errs) {
+			for _, se := range errs {
+				rep.Errorf("%s", se.Error())
+			}
+		} else {
+			rep.Errorf("%v", err)
+		}
+		rep.Infof("jira-cicd: invalid settings; run with --help for every setting and its accepted values")
+		return ExitUsage
+	}
+	r := &run{s: s, c: c, rep: rep, env: e}
+	return r.run(ctx)
+}
+
+type run struct {
+	s   *settings.Settings
+	c   cienv.Context
+	rep *report.Reporter
+	env Env
+	out report.Outcome
+}
+
+func (r *run) run(ctx context.Context) int {
+	s, c, rep := r.s, r.c, r.rep
+	rep.Debugf("CI: %s; settings: %+v", c.Name, *s)
+	rep.Debugf("context: sha=%s branch=%s tag=%s pr=%s build=%s url=%s pipeline=%s status=%s environment=%s",
+		c.SHA, c.Branch, c.Tag, c.PRNumber, c.BuildNumber, c.BuildURL, c.PipelineID, c.Status, c.Environment)
+	for _, w := range c.Warnings {
+		rep.Warningf("%s", w)
+	}
+
+	plan, err := record.Resolve(s, c, r.env.Now())
+	if err != nil {
+		rep.Errorf("%v", err)
+		return ExitUsage
+	}
+	for _, n := range plan.Notes {
+		rep.Noticef("%s", n)
+	}
+	r.out = report.Outcome{
+		Kind: string(plan.Kind), State: plan.State, DisplayName: plan.DisplayName, URL: plan.URL,
+		PipelineID: plan.PipelineID, EnvironmentID: plan.Environment.ID, EnvironmentName: plan.Environment.DisplayName,
+		Site: s.Site,
+	}
+
+	found := record.Keys(s, c, c.CommitMessages)
+	keys := make([]string, len(found))
+	for i, f := range found {
+		keys[i] = f.Key
+	}
+	r.out.Keys = keys
+	if len(found) == 0 && !(plan.Kind == settings.Deployment && len(s.ServiceIDs) > 0) {
+		r.out.Status = "skipped"
+		r.out.Message = "no Jira issue keys found in issue_keys, the branch, the pull request title or the commit messages"
+		rep.Noticef("%s; nothing is sent to Jira", r.out.Message)
+		return r.finish(ExitOK)
+	}
+	rep.Infof("issue keys: %s", describeKeys(found))
+
+	product := "jira-cicd " + r.env.Version
+	var body record.Body
+	if plan.Kind == settings.Deployment {
+		body = plan.Deployment(keys, product)
+	} else {
+		body = plan.Build(keys, nil, product)
+	}
+	for _, w := range body.Warnings {
+		rep.Warningf("%s", w)
+	}
+	r.out.Keys = body.Keys
+
+	if s.DryRun {
+		var v any = body.Builds
+		if body.Deployments != nil {
+			v = body.Deployments
+		}
+		enc := json.NewEncoder(r.env.Stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(v); err != nil {
+			rep.Errorf("writing the record: %v", err)
+			return ExitFailure
+		}
+		r.out.Status = "dry-run"
+		return r.finish(ExitOK)
+	}
+
+	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
+	defer cancel()
+	client := jira.New(ctx, jira.Config{
+		APIURL:       s.APIURL,
+		Site:         s.Site,
+		CloudID:      s.CloudID,
+		ClientID:     s.ClientID,
+		ClientSecret: s.ClientSecret.Value(),
+		HTTPClient:   r.httpClient(),
+		OnToken:      rep.Mask,
+		UserAgent:    product,
+	})
+	var res jira.Result
+	if body.Deployments != nil {
+		res, err = client.SubmitDeployments(ctx, *body.Deployments)
+	} else {
+		res, err = client.SubmitBuilds(ctx, *body.Builds)
+	}
+	if err != nil {
+		return r.fail(err.Error())
+	}
+	if len(res.UnknownIssueKeys) > 0 {
+		r.out.UnknownKeys = res.UnknownIssueKeys
+		rep.Warningf("Jira does not know these issue keys: %s (check the keys, and that the credential's site has those projects)", strings.Join(res.UnknownIssueKeys, ", "))
+	}
+	if len(res.Rejected) > 0 {
+		var msgs []string
+		for _, rj := range res.Rejected {
+			for _, m := range rj.Errors {
+				msgs = append(msgs, m.Message)
+			}
+		}
+		return r.fail(fmt.Sprintf("Jira rejected the %s: %s", plan.Kind, strings.Join(msgs, "; ")))
+	}
+	r.out.Status = "sent"
+	return r.finish(ExitOK)
+}
+
+// fail reports a Jira or network failure: exit 1, or a warning and exit 0
+// when fail_on_error is false.
+func (r *run) fail(msg string) int {
+	r.out.Status = "failed"
+	r.out.Message = msg
+	if !r.s.FailOnError {
+		r.rep.Warningf("%s (fail_on_error is false: the step passes)", msg)
+		return r.finish(ExitOK)
+	}
+	r.rep.Errorf("%s", msg)
+	return r.finish(ExitFailure)
+}
+
+func (r *run) finish(code int) int {
+	if err := r.rep.Finish(r.out); err != nil {
+		r.rep.Warningf("%v", err)
+	}
+	return code
+}
+
+func (r *run) httpClient() *http.Client {
+	if r.env.HTTPClient != nil {
+		return r.env.HTTPClient
+	}
+	return jira.NewHTTPClient()
+}
+
+func describeKeys(found []issuekeys.Found) string {
+	parts := make([]string, len(found))
+	for i, f := range found {
+		parts[i] = fmt.Sprintf("%s (%s)", f.Key, f.Source)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -3,6 +3,7 @@ package settings
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -177,7 +178,7 @@ func TestFlagErrors(t *testing.T) {
 
 func TestSecretNeverPrinted(t *testing.T) {
 	s := load(t, nil)
-	for _, out := range []string{fmtV(s), fmtPlusV(s), fmtSharpV(s)} {
+	for _, out := range []string{fmt.Sprintf("%v", s), fmt.Sprintf("%+v", *s), fmt.Sprintf("%#v", s)} {
 		if strings.Contains(out, "canary-secret-123") {
 			t.Fatalf("secret printed: %s", out)
 		}

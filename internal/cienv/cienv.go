@@ -81,6 +81,10 @@ type adapter struct {
 // DRONE=true), and Woodpecker and GitLab both use CI_* names.
 var adapters = []adapter{
 	{CIGitHub, isGitHub, readGitHub},
+	{CIGitLab, isGitLab, readGitLab},
+	{CIWoodpecker, isWoodpecker, readWoodpecker},
+	{CIDrone, isDrone, readDrone},
+	{CIBitbucket, isBitbucket, readBitbucket},
 }
 
 // Detect finds the CI running this step and reads its context. wd is the

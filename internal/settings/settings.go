@@ -39,14 +39,14 @@ type Settings struct {
 
 	CommitsSince   string        `env:"commits_since" group:"Commits and tests" doc:"the CI's previous commit, where it has one" help:"Scan every commit message since this sha, tag or ref (last_tag: the nearest tag before HEAD)."`
 	MaxCommits     int           `env:"max_commits" envDefault:"1000" group:"Commits and tests" help:"At most this many commits are scanned."`
-	TestResults    List          `env:"test_results" group:"Commits and tests" help:"Glob patterns (** allowed) of JUnit XML files whose totals are sent with a build."`
-	Gating         bool          `env:"gating" envDefault:"false" group:"Gating" help:"Ask Jira to gate the deployment and wait until it is allowed."`
+	TestResults    List          `env:"test_results" group:"Commits and tests" help:"Glob patterns (** allowed, relative to the workspace) of JUnit XML files whose totals are sent with a build."`
+	Gating         bool          `env:"gating" envDefault:"false" group:"Gating" help:"Ask Jira to gate the deployment and wait until it is allowed; anything else fails the step, whatever fail_on_error says."`
 	GatingInterval time.Duration `env:"gating_interval" envDefault:"30s" group:"Gating" help:"How often to ask for the gating status (Go duration)."`
-	GatingTimeout  time.Duration `env:"gating_timeout" envDefault:"30m" group:"Gating" help:"How long to wait for a gating decision (Go duration)."`
+	GatingTimeout  time.Duration `env:"gating_timeout" envDefault:"30m" group:"Gating" help:"How long to wait for a gating decision (Go duration); each status request is bounded by timeout."`
 
 	DryRun      bool          `env:"dry_run" envDefault:"false" group:"Behaviour" help:"Print the exact body that would be sent, as JSON on stdout; contact nothing, need no credentials."`
 	FailOnError bool          `env:"fail_on_error" envDefault:"true" group:"Behaviour" help:"A Jira or network failure fails the step; false: warn and exit 0."`
-	Timeout     time.Duration `env:"timeout" envDefault:"60s" group:"Behaviour" help:"Bound on all network work (Go duration)."`
+	Timeout     time.Duration `env:"timeout" envDefault:"60s" group:"Behaviour" help:"Bound on the submission's network work, and on each gating status request (Go duration)."`
 	Debug       bool          `env:"debug" envDefault:"false" group:"Behaviour" help:"Verbose log (never a secret or a token)."`
 }
 
@@ -107,9 +107,11 @@ func (s Secret) Value() string { return string(s) }
 // UnmarshalText keeps the value as it is.
 func (s *Secret) UnmarshalText(b []byte) error { *s = Secret(strings.TrimSpace(string(b))); return nil }
 
-// List is a list setting. It accepts a JSON array of strings (Woodpecker
-// sends lists of objects that way) or values separated by commas, spaces or
-// newlines (Drone joins lists with commas; a GitHub input is one string).
+// List is a list setting. It accepts values separated by commas, spaces or
+// newlines (Drone and Woodpecker join a YAML list of plain values with
+// commas; a GitHub input is one string) or a JSON array (what Drone and
+// Woodpecker send when a list holds anything else, such as a from_secret
+// entry, which Woodpecker replaces by the secret's value).
 type List []string
 
 // UnmarshalText splits the value.
@@ -117,16 +119,28 @@ func (l *List) UnmarshalText(b []byte) error {
 	s := strings.TrimSpace(string(b))
 	if strings.HasPrefix(s, "[") {
 		var arr []any
-		if err := json.Unmarshal([]byte(s), &arr); err != nil {
+		d := json.NewDecoder(strings.NewReader(s))
+		d.UseNumber()
+		if err := d.Decode(&arr); err != nil || d.More() {
+			if err == nil {
+				err = fmt.Errorf("text after the array")
+			}
 			return fmt.Errorf("%q looks like a JSON array but is not one (%v)", s, err)
 		}
 		out := List{}
 		for _, v := range arr {
-			str, ok := v.(string)
-			if !ok {
-				return fmt.Errorf("JSON array items must be strings, got %v", v)
+			switch v := v.(type) {
+			case string:
+				out = append(out, splitList(v)...)
+			case json.Number:
+				out = append(out, v.String())
+			case bool:
+				out = append(out, fmt.Sprint(v))
+			case nil:
+				// YAML's empty list item.
+			default:
+				return fmt.Errorf("JSON array items must be strings, numbers or booleans, got %v", v)
 			}
-			out = append(out, splitList(str)...)
 		}
 		*l = out
 		return nil

@@ -74,6 +74,30 @@ func TestLists(t *testing.T) {
 	}
 }
 
+// How Drone and Woodpecker encode a YAML list in PLUGIN_*: plain values
+// (strings, numbers, booleans) comma-joined; a list holding anything else as
+// JSON, which for Woodpecker is a list with a from_secret entry, replaced by
+// the secret's value (pipeline/frontend/yaml/compiler/settings/params.go).
+func TestPluginListEncodings(t *testing.T) {
+	tests := []struct {
+		yaml, env string
+		want      []string
+	}{
+		{"[svc-a, svc-b]", "PLUGIN_SERVICE_IDS=svc-a,svc-b", []string{"svc-a", "svc-b"}},
+		{"[123, 456]", "PLUGIN_SERVICE_IDS=123,456", []string{"123", "456"}},
+		{"[svc-a, ~, svc-b] (Woodpecker keeps an empty slot)", "PLUGIN_SERVICE_IDS=svc-a,,svc-b", []string{"svc-a", "svc-b"}},
+		{"[123, {from_secret: svc}]", `PLUGIN_SERVICE_IDS=[123,"svc-b"]`, []string{"123", "svc-b"}},
+		{"[svc-a, {from_secret: svc}, ~]", `PLUGIN_SERVICE_IDS=["svc-a","svc-b",null]`, []string{"svc-a", "svc-b"}},
+		{"[true]", `PLUGIN_SERVICE_IDS=[true]`, []string{"true"}},
+	}
+	for _, tt := range tests {
+		s := load(t, nil, tt.env)
+		if !reflect.DeepEqual([]string(s.ServiceIDs), tt.want) {
+			t.Errorf("%s as %s: service_ids = %q, want %q", tt.yaml, tt.env, s.ServiceIDs, tt.want)
+		}
+	}
+}
+
 func TestBitbucketDebug(t *testing.T) {
 	if s := load(t, nil, "DEBUG=true"); !s.Debug {
 		t.Error("DEBUG=true should turn on debug")
@@ -131,7 +155,8 @@ func TestBadValuesNameTheSetting(t *testing.T) {
 		{"JIRA_API_URL=http://api.example.com", "api_url", "plain http"},
 		{"JIRA_ISSUE_KEYS=ABC-1,2022-02", "issue_keys", "2022-02"},
 		{"JIRA_PROJECT_KEYS=A", "project_keys", "project key"},
-		{"JIRA_ISSUE_KEYS=[1,2]", "issue_keys", "strings"},
+		{`JIRA_ISSUE_KEYS=[["ABC-1"]]`, "issue_keys", "strings, numbers or booleans"},
+		{`JIRA_ISSUE_KEYS=["ABC-1"] x`, "issue_keys", "not one"},
 		{"JIRA_CLOUD_ID=a/b", "cloud_id", "tenant_info"},
 		{"JIRA_SERVICE_IDS=" + strings.Repeat("s", 256), "service_ids", "255"},
 	}

@@ -24,10 +24,12 @@ const (
 // states map to themselves; the rest are the words CIs report:
 // GitHub job.status (success, failure, cancelled), Drone and Woodpecker
 // (success, failure, error, killed, running, pending, skipped, blocked,
-// declined, waiting_on_dependencies), GitLab CI_JOB_STATUS (success, failed,
-// canceled, running, created, manual), Bitbucket's exit code is turned into
-// success/failure by its adapter, Jenkins-like words (aborted, unstable,
-// not_built) for scripted use.
+// declined, waiting_on_dependencies; Woodpecker also created), GitLab
+// CI_JOB_STATUS (success, failed, canceled) and its other job and pipeline
+// statuses (created, waiting_for_resource, preparing, pending, running,
+// canceling, skipped, manual, scheduled, waiting_for_callback), Bitbucket's
+// exit code is turned into success/failure by its adapter, Jenkins-like words
+// (aborted, unstable, not_built) for scripted use.
 var words = map[string]string{
 	Pending: Pending, InProgress: InProgress, Successful: Successful, Failed: Failed,
 	Cancelled: Cancelled, RolledBack: RolledBack, Unknown: Unknown,
@@ -39,6 +41,7 @@ var words = map[string]string{
 	"running": InProgress, "started": InProgress, "in-progress": InProgress, "inprogress": InProgress,
 	"queued": Pending, "created": Pending, "waiting": Pending, "blocked": Pending, "manual": Pending,
 	"scheduled": Pending, "preparing": Pending, "waiting_on_dependencies": Pending,
+	"waiting_for_resource": Pending, "waiting_for_callback": Pending, "canceling": Cancelled,
 	"rolled-back": RolledBack, "rollback": RolledBack,
 }
 

@@ -18,6 +18,12 @@ func TestMap(t *testing.T) {
 		{"pending", false, Pending}, {"skipped", false, Cancelled}, {"aborted", false, Cancelled},
 		{"in_progress", false, InProgress}, {"unknown", false, Unknown},
 		{"rolled_back", true, RolledBack}, {"successful", true, Successful},
+		// Drone and Woodpecker's other statuses.
+		{"blocked", false, Pending}, {"declined", false, Cancelled}, {"waiting_on_dependencies", false, Pending},
+		{"created", false, Pending},
+		// GitLab's job and pipeline statuses.
+		{"waiting_for_resource", false, Pending}, {"preparing", false, Pending}, {"canceling", false, Cancelled},
+		{"manual", false, Pending}, {"scheduled", false, Pending}, {"waiting_for_callback", false, Pending},
 	}
 	for _, tt := range tests {
 		got, err := Map(tt.word, tt.deployment)

@@ -22,6 +22,8 @@ type Targets struct {
 type Reporter struct {
 	red     *Redactor
 	log     io.Writer
+	stdout  io.Writer // redacting, for reports the CI reads from the log
+	stderr  io.Writer // redacting
 	gh      *githubactions.Action
 	targets Targets
 	debug   bool
@@ -32,11 +34,11 @@ type Reporter struct {
 // dry run's stdout is only the record.
 func New(t Targets, stdout, stderr io.Writer, debug bool) *Reporter {
 	r := &Reporter{red: &Redactor{}, targets: t, debug: debug}
+	r.stdout, r.stderr = r.red.Writer(stdout), r.red.Writer(stderr)
 	if t.CI == "github" {
-		out := r.red.Writer(stdout)
-		r.log = out
+		r.log = r.stdout
 		r.gh = githubactions.New(
-			githubactions.WithWriter(out),
+			githubactions.WithWriter(r.stdout),
 			githubactions.WithGetenv(func(k string) string {
 				switch k {
 				case "GITHUB_OUTPUT":
@@ -48,7 +50,7 @@ func New(t Targets, stdout, stderr io.Writer, debug bool) *Reporter {
 			}),
 		)
 	} else {
-		r.log = r.red.Writer(stderr)
+		r.log = r.stderr
 	}
 	return r
 }
@@ -177,6 +179,16 @@ func (r *Reporter) Finish(o Outcome) error {
 	var errs []string
 	if r.gh != nil {
 		if err := r.githubReports(o); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if r.targets.DroneCardPath != "" {
+		if err := r.writeDroneCard(o); err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if r.targets.PipeStorageDir != "" {
+		if err := r.writePipeResult(o); err != nil {
 			errs = append(errs, err.Error())
 		}
 	}

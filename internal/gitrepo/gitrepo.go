@@ -1,0 +1,571 @@
+// Package gitrepo reads the repository of the CI workspace: HEAD, commit
+// messages, the origin URL, the last tag, and the messages of a range of
+// commits (like `git log since..HEAD`). It needs no git binary: refs and
+// configuration are read with go-git, and commits are read by a small,
+// fast object reader over the repository's pack files (see objectDB).
+package gitrepo
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-git/go-billy/v5"
+	"github.com/go-git/go-billy/v5/osfs"
+	"github.com/go-git/go-git/v5"
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/cache"
+	commitgraph "github.com/go-git/go-git/v5/plumbing/format/commitgraph/v2"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+	"github.com/go-git/go-git/v5/storage/filesystem"
+	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
+)
+
+// ErrNotRepository is returned (wrapped) by Open when no repository contains
+// the directory.
+var ErrNotRepository = errors.New("not a git repository")
+
+// Repo is an open repository. It is not safe for concurrent use. Close
+// releases its memory mappings; a process that exits need not call it.
+type Repo struct {
+	repo      *git.Repository
+	gitDir    string // the repository directory (.git, or a worktree's)
+	commonDir string // where objects, refs and config live (= gitDir unless a linked worktree)
+	workTree  string // "" for a bare repository
+	db        *objectDB
+	graph     commitgraph.Index
+	shallow   map[plumbing.Hash]struct{}
+
+	tags map[plumbing.Hash][]tagRef // commit → tags pointing at it (lazy)
+
+	parentBuf []plumbing.Hash
+}
+
+// Open finds the repository that contains dir, walking up the directory
+// tree like git does: at each level a .git directory, or a .git file
+// ("gitdir: <path>", as in linked worktrees and submodules), or the
+// directory itself being a bare repository. Linked worktrees
+// (.git/worktrees/<name> with a commondir file) are supported.
+func Open(dir string) (*Repo, error) {
+	if dir == "" {
+		dir = "."
+	}
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	st, err := os.Stat(abs)
+	if err != nil {
+		return nil, fmt.Errorf("open repository: %w", err)
+	}
+	if !st.IsDir() {
+		abs = filepath.Dir(abs)
+	}
+	gitDir, workTree, err := discover(abs)
+	if err != nil {
+		return nil, err
+	}
+	commonDir := gitDir
+	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+		c := strings.TrimSpace(string(b))
+		if !filepath.IsAbs(c) {
+			c = filepath.Join(gitDir, c)
+		}
+		commonDir = filepath.Clean(c)
+	}
+
+	var dotFS billy.Filesystem = osfs.New(gitDir)
+	if commonDir != gitDir {
+		dotFS = dotgit.NewRepositoryFilesystem(dotFS, osfs.New(commonDir))
+	}
+	// go-git's storage is used for refs, config and as a fallback for
+	// objects; a small cache is enough for that.
+	s := filesystem.NewStorageWithOptions(dotFS, cache.NewObjectLRU(1<<20), filesystem.Options{})
+	var wt billy.Filesystem
+	if workTree != "" {
+		wt = osfs.New(workTree)
+	}
+	repo, err := git.Open(s, wt)
+	if err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", gitDir, err)
+	}
+
+	r := &Repo{repo: repo, gitDir: gitDir, commonDir: commonDir, workTree: workTree}
+	objDir := filepath.Join(commonDir, "objects")
+	if r.db, err = openObjectDB(objDir, s); err != nil {
+		return nil, fmt.Errorf("open repository %s: %w", gitDir, err)
+	}
+	if r.shallow, err = readShallow(filepath.Join(commonDir, "shallow")); err != nil {
+		r.Close()
+		return nil, fmt.Errorf("open repository %s: %w", gitDir, err)
+	}
+	if len(r.shallow) == 0 {
+		// git does not use the commit-graph in a shallow repository,
+		// whose graph would not match the grafted history.
+		r.graph = openCommitGraph(objDir)
+	}
+	return r, nil
+}
+
+// discover walks up from dir to the repository.
+func discover(start string) (gitDir, workTree string, err error) {
+	for d := start; ; {
+		dot := filepath.Join(d, ".git")
+		if fi, err := os.Stat(dot); err == nil {
+			if fi.IsDir() {
+				if isGitDir(dot) {
+					return dot, d, nil
+				}
+			} else if fi.Mode().IsRegular() {
+				target, err := readGitFile(dot)
+				if err != nil {
+					return "", "", err
+				}
+				if !isGitDir(target) {
+					return "", "", fmt.Errorf("%s points at %s, which is not a git repository", dot, target)
+				}
+				return target, d, nil
+			}
+		}
+		if isGitDir(d) {
+			return d, "", nil // a bare repository, or inside a .git directory
+		}
+		parent := filepath.Dir(d)
+		if parent == d {
+			return "", "", fmt.Errorf("%w (or any of the parent directories): %s", ErrNotRepository, start)
+		}
+		d = parent
+	}
+}
+
+// isGitDir mirrors git's check: a HEAD file, and objects and refs
+// directories (or a commondir file, for a linked worktree).
+func isGitDir(d string) bool {
+	if fi, err := os.Stat(filepath.Join(d, "HEAD")); err != nil || fi.IsDir() {
+		return false
+	}
+	if fi, err := os.Stat(filepath.Join(d, "commondir")); err == nil && !fi.IsDir() {
+		return true
+	}
+	for _, sub := range []string{"objects", "refs"} {
+		if fi, err := os.Stat(filepath.Join(d, sub)); err != nil || !fi.IsDir() {
+			return false
+		}
+	}
+	return true
+}
+
+func readGitFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	rest, ok := strings.CutPrefix(strings.TrimSpace(line), "gitdir:")
+	if !ok {
+		return "", fmt.Errorf("%s: not a gitdir file", path)
+	}
+	target := strings.TrimSpace(rest)
+	if !filepath.IsAbs(target) {
+		target = filepath.Join(filepath.Dir(path), target)
+	}
+	return filepath.Clean(target), nil
+}
+
+func readShallow(path string) (map[plumbing.Hash]struct{}, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil, nil
+		}
+		return nil, err
+	}
+	defer f.Close()
+	out := map[plumbing.Hash]struct{}{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if plumbing.IsHash(line) {
+			out[plumbing.NewHash(line)] = struct{}{}
+		}
+	}
+	return out, sc.Err()
+}
+
+// Close releases the repository's files and mappings.
+func (r *Repo) Close() error {
+	var first error
+	if r.graph != nil {
+		first = r.graph.Close()
+		r.graph = nil
+	}
+	if r.db != nil {
+		if err := r.db.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+// GitDir is the repository directory (the .git directory, or a linked
+// worktree's directory under the main repository's .git/worktrees).
+func (r *Repo) GitDir() string { return r.gitDir }
+
+// WorkTree is the top directory of the work tree, "" for a bare repository.
+func (r *Repo) WorkTree() string { return r.workTree }
+
+// IsShallow tells whether the repository is a shallow clone (it has a
+// .git/shallow file listing commits whose parents were not fetched).
+func (r *Repo) IsShallow() bool { return len(r.shallow) > 0 }
+
+// Head describes the commit checked out.
+type Head struct {
+	SHA     string
+	Branch  string // short branch name; "" when HEAD is detached
+	Tag     string // a tag pointing at HEAD, "" if none (annotated tags preferred, then the newest, then by name)
+	Message string
+	Time    time.Time // committer time, in the committer's zone
+}
+
+// Head returns HEAD's commit, branch and tag.
+func (r *Repo) Head() (Head, error) {
+	var h Head
+	ref, err := r.repo.Storer.Reference(plumbing.HEAD)
+	if err != nil {
+		return h, fmt.Errorf("read HEAD: %w", err)
+	}
+	if ref.Type() == plumbing.SymbolicReference && ref.Target().IsBranch() {
+		h.Branch = ref.Target().Short()
+	}
+	sha, err := r.headHash()
+	if err != nil {
+		return h, err
+	}
+	ci, err := r.readCommit(sha)
+	if err != nil {
+		return h, fmt.Errorf("read HEAD commit %s: %w", sha, err)
+	}
+	h.SHA = sha.String()
+	h.Message = string(ci.msg)
+	h.Time = ci.time()
+	h.Tag, err = r.tagAt(sha)
+	return h, err
+}
+
+func (r *Repo) headHash() (plumbing.Hash, error) {
+	ref, err := storer.ResolveReference(r.repo.Storer, plumbing.HEAD)
+	if err != nil {
+		if errors.Is(err, plumbing.ErrReferenceNotFound) {
+			if sym, serr := r.repo.Storer.Reference(plumbing.HEAD); serr == nil && sym.Type() == plumbing.SymbolicReference {
+				return plumbing.ZeroHash, fmt.Errorf("HEAD points at %s, which has no commits yet", sym.Target())
+			}
+		}
+		return plumbing.ZeroHash, fmt.Errorf("resolve HEAD: %w", err)
+	}
+	return r.peelToCommit(ref.Hash())
+}
+
+// readCommit reads and parses a commit. The message aliases a buffer that is
+// reused by the next object read.
+func (r *Repo) readCommit(h plumbing.Hash) (commitInfo, error) {
+	t, data, err := r.db.read(h)
+	if err != nil {
+		return commitInfo{}, err
+	}
+	if t != plumbing.CommitObject {
+		return commitInfo{}, fmt.Errorf("object %s is a %s, not a commit", h, t)
+	}
+	ci, err := parseCommit(data, r.parentBuf[:0])
+	r.parentBuf = ci.parents[:0]
+	if err != nil {
+		return ci, fmt.Errorf("commit %s: %w", h, err)
+	}
+	return ci, nil
+}
+
+// peelToCommit follows annotated tags to the commit they name.
+func (r *Repo) peelToCommit(h plumbing.Hash) (plumbing.Hash, error) {
+	for i := 0; i < 16; i++ {
+		t, data, err := r.db.read(h)
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		switch t {
+		case plumbing.CommitObject:
+			return h, nil
+		case plumbing.TagObject:
+			ti, err := parseTag(data)
+			if err != nil {
+				return plumbing.ZeroHash, fmt.Errorf("tag %s: %w", h, err)
+			}
+			h = ti.target
+		default:
+			return plumbing.ZeroHash, fmt.Errorf("object %s is a %s, not a commit", h, t)
+		}
+	}
+	return plumbing.ZeroHash, fmt.Errorf("tag %s: too many nested tags", h)
+}
+
+// CommitMessage returns the message of the commit that rev names: a SHA
+// (full or abbreviated), a branch, a tag, "HEAD", or anything go-git's
+// revision parser understands (HEAD~2, v1.0^, …).
+func (r *Repo) CommitMessage(rev string) (string, error) {
+	h, err := r.Resolve(rev)
+	if err != nil {
+		return "", err
+	}
+	ci, err := r.readCommit(h)
+	if err != nil {
+		return "", err
+	}
+	return string(ci.msg), nil
+}
+
+// Resolve returns the commit SHA that rev names (see CommitMessage).
+// Annotated tags are peeled. As with git, a ref wins over an abbreviated
+// SHA of the same spelling, and an ambiguous abbreviation is an error.
+func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
+	rev = strings.TrimSpace(rev)
+	if rev == "" {
+		return plumbing.ZeroHash, errors.New("empty revision")
+	}
+	if rev == "@" || strings.HasPrefix(rev, "@~") || strings.HasPrefix(rev, "@^") {
+		rev = "HEAD" + rev[1:]
+	}
+	if i := strings.IndexAny(rev, "~^"); i > 0 && !strings.ContainsAny(rev, ":{@") {
+		// <rev>~N, <rev>^N and chains of them.
+		h, err := r.Resolve(rev[:i])
+		if err != nil {
+			return plumbing.ZeroHash, err
+		}
+		return r.walkSuffix(h, rev, rev[i:])
+	}
+	if strings.ContainsAny(rev, "~^:{") || strings.Contains(rev, "@{") {
+		// The rest of the revision syntax go-git knows (^{/text}, …).
+		h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
+		}
+		return *h, nil
+	}
+	if len(rev) == 40 && plumbing.IsHash(rev) {
+		h, err := r.peelToCommit(plumbing.NewHash(rev))
+		if err != nil {
+			return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
+		}
+		return h, nil
+	}
+	if rev == "HEAD" {
+		return r.headHash()
+	}
+	for _, rule := range plumbing.RefRevParseRules {
+		ref, err := storer.ResolveReference(r.repo.Storer, plumbing.ReferenceName(fmt.Sprintf(rule, rev)))
+		if err == nil {
+			h, err := r.peelToCommit(ref.Hash())
+			if err != nil {
+				return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
+			}
+			return h, nil
+		}
+	}
+	if len(rev) >= 4 && len(rev) < 40 && isHex(rev) {
+		prefix := strings.ToLower(rev)
+		var commits []plumbing.Hash
+		for _, h := range r.db.hashesWithPrefix(prefix) {
+			if c, err := r.peelToCommit(h); err == nil {
+				commits = append(commits, c)
+			}
+		}
+		commits = uniqHashes(commits)
+		switch len(commits) {
+		case 1:
+			return commits[0], nil
+		case 0:
+		default:
+			return plumbing.ZeroHash, fmt.Errorf("revision %q: abbreviated SHA is ambiguous (%d commits)", rev, len(commits))
+		}
+	}
+	return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, plumbing.ErrReferenceNotFound)
+}
+
+// walkSuffix applies "~N" (N first parents) and "^N" (the N-th parent)
+// steps to h.
+func (r *Repo) walkSuffix(h plumbing.Hash, rev, suffix string) (plumbing.Hash, error) {
+	for suffix != "" {
+		op := suffix[0]
+		suffix = suffix[1:]
+		j := 0
+		for j < len(suffix) && suffix[j] >= '0' && suffix[j] <= '9' {
+			j++
+		}
+		n := 1
+		if j > 0 {
+			var err error
+			if n, err = strconv.Atoi(suffix[:j]); err != nil || n > 1<<20 {
+				return plumbing.ZeroHash, fmt.Errorf("revision %q: bad number", rev)
+			}
+		}
+		suffix = suffix[j:]
+		if op != '~' && op != '^' {
+			return plumbing.ZeroHash, fmt.Errorf("revision %q: unsupported syntax", rev)
+		}
+		steps, nth := n, 1
+		if op == '^' {
+			steps, nth = 1, n
+			if n == 0 {
+				continue // ^0: the commit itself
+			}
+		}
+		for k := 0; k < steps; k++ {
+			ci, err := r.readCommit(h)
+			if err != nil {
+				return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
+			}
+			if _, shallow := r.shallow[h]; shallow || len(ci.parents) < nth {
+				return plumbing.ZeroHash, fmt.Errorf("revision %q: commit %s has no parent %d in this clone", rev, short(h), nth)
+			}
+			h = ci.parents[nth-1]
+		}
+	}
+	return h, nil
+}
+
+func isHex(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
+		}
+	}
+	return true
+}
+
+func uniqHashes(hs []plumbing.Hash) []plumbing.Hash {
+	seen := map[plumbing.Hash]bool{}
+	out := hs[:0]
+	for _, h := range hs {
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	return out
+}
+
+// OriginURL returns the first URL of the remote "origin", "" if there is
+// none. A password or token embedded in an http(s) URL (as some CI systems
+// put there) is removed.
+func (r *Repo) OriginURL() string {
+	cfg, err := r.repo.Config()
+	if err != nil {
+		return ""
+	}
+	rc, ok := cfg.Remotes["origin"]
+	if !ok || len(rc.URLs) == 0 {
+		return ""
+	}
+	return redactURL(rc.URLs[0])
+}
+
+func redactURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil || (u.Scheme != "http" && u.Scheme != "https") {
+		return raw
+	}
+	u.User = nil
+	return u.String()
+}
+
+// tagRef is a tag that points (after peeling) at a commit.
+type tagRef struct {
+	name      string // short name
+	annotated bool
+	when      int64 // tagger time of an annotated tag
+}
+
+// better reports whether a is preferred to b as "the" tag of a commit, the
+// way git describe chooses: annotated over lightweight, then the newer
+// annotated tag, then the name that sorts first.
+func (a tagRef) better(b tagRef) bool {
+	if a.annotated != b.annotated {
+		return a.annotated
+	}
+	if a.annotated && a.when != b.when {
+		return a.when > b.when
+	}
+	return a.name < b.name
+}
+
+// loadTags maps every commit that tags point at to those tags.
+func (r *Repo) loadTags() error {
+	if r.tags != nil {
+		return nil
+	}
+	iter, err := r.repo.Storer.IterReferences()
+	if err != nil {
+		return fmt.Errorf("read tags: %w", err)
+	}
+	tags := map[plumbing.Hash][]tagRef{}
+	err = iter.ForEach(func(ref *plumbing.Reference) error {
+		if !ref.Name().IsTag() {
+			return nil
+		}
+		if ref.Type() == plumbing.SymbolicReference {
+			resolved, err := storer.ResolveReference(r.repo.Storer, ref.Name())
+			if err != nil {
+				return nil
+			}
+			ref = resolved
+		}
+		tr := tagRef{name: ref.Name().Short()}
+		h := ref.Hash()
+		for i := 0; i < 16; i++ {
+			t, data, err := r.db.read(h)
+			if err != nil {
+				return nil // a dangling tag: ignore it
+			}
+			if t == plumbing.CommitObject {
+				tags[h] = append(tags[h], tr)
+				return nil
+			}
+			if t != plumbing.TagObject {
+				return nil // a tag of a tree or blob
+			}
+			ti, err := parseTag(data)
+			if err != nil {
+				return nil
+			}
+			if !tr.annotated {
+				tr.annotated, tr.when = true, ti.when
+			}
+			h = ti.target
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("read tags: %w", err)
+	}
+	for _, list := range tags {
+		sort.Slice(list, func(i, j int) bool { return list[i].better(list[j]) })
+	}
+	r.tags = tags
+	return nil
+}
+
+// tagAt returns the preferred tag pointing at commit h, "" if none.
+func (r *Repo) tagAt(h plumbing.Hash) (string, error) {
+	if err := r.loadTags(); err != nil {
+		return "", err
+	}
+	if list := r.tags[h]; len(list) > 0 {
+		return list[0].name, nil
+	}
+	return "", nil
+}

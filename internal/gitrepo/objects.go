@@ -1,0 +1,761 @@
+package gitrepo
+
+import (
+	"bufio"
+	"bytes"
+	"compress/zlib"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/go-git/go-git/v5/plumbing"
+	"github.com/go-git/go-git/v5/plumbing/format/packfile"
+	"github.com/go-git/go-git/v5/plumbing/storer"
+)
+
+// objectDB reads the raw content of objects (commits and tags, in practice)
+// straight from the repository's pack files and loose objects.
+//
+// go-git's storage is correct but slow for a commit walk: every object read
+// goes through a seek and a buffered read of the pack file, an object cache
+// that SHA-1-hashes each object it stores, and a type map. Reading a commit
+// here costs one binary search in a memory-mapped .idx, one zlib inflate from
+// the memory-mapped .pack into a reused buffer, and nothing else, which is
+// what git itself does. Deltas are applied with go-git's packfile.PatchDelta.
+// If a pack cannot be opened by this reader, go-git's storer is asked for
+// the objects it cannot find (fallback).
+//
+// An objectDB is not safe for concurrent use.
+type objectDB struct {
+	packs    []*pack
+	lastPack int      // the pack of the last hit, tried first
+	objDirs  []string // object directories for loose objects (own first, then alternates)
+	fallback storer.EncodedObjectStorer
+	// skippedPacks is set when a pack could not be opened by this reader
+	// (then go-git is asked for what it cannot find).
+	skippedPacks bool
+
+	zr      io.ReadCloser // reused zlib reader
+	br      bytes.Reader
+	bufr    *bufio.Reader // for packs read through ReadAt
+	scratch []byte        // inflate buffer of the last non-delta object
+	hdr     [32]byte
+
+	deltaCache deltaCache
+}
+
+// maxObjectSize bounds the size the reader will inflate, so that a corrupt
+// size field cannot make it allocate without limit. Commits and tags are
+// tiny; 64 MiB is far beyond any real one.
+const maxObjectSize = 64 << 20
+
+// maxDeltaDepth bounds delta chains (git's default is 50, its maximum 4095).
+const maxDeltaDepth = 10000
+
+var errNotFound = plumbing.ErrObjectNotFound
+
+// noMmap makes the reader use ReadAt instead of memory mappings, as on
+// platforms without mmap; tests set it to cover that path.
+var noMmap = false
+
+func mapOrFail(f *os.File) ([]byte, func() error, error) {
+	if noMmap {
+		return nil, nil, errors.ErrUnsupported
+	}
+	return mapFile(f)
+}
+
+type pack struct {
+	name    string
+	idx     packIndex
+	data    []byte // mapped pack, or nil when read through file
+	file    *os.File
+	size    int64
+	release []func() error
+}
+
+func (p *pack) close() error {
+	var first error
+	for _, f := range p.release {
+		if err := f(); err != nil && first == nil {
+			first = err
+		}
+	}
+	if p.file != nil {
+		if err := p.file.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	p.release, p.file, p.data = nil, nil, nil
+	return first
+}
+
+// packIndex is a pack .idx file (version 1 or 2) used in place, without
+// decoding it into memory.
+type packIndex struct {
+	data     []byte
+	version  int
+	n        int
+	fanout   [256]uint32
+	names    int // offset of the first name
+	stride   int // distance between names
+	offsets  int // v2: offset of the 4-byte offset table
+	large    int // v2: offset of the 8-byte large offset table
+	nLarge   int
+	v1OffPos int // v1: offset of an entry's 4-byte offset relative to its name
+}
+
+var idxMagic = []byte{0xff, 't', 'O', 'c'}
+
+func parsePackIndex(data []byte) (packIndex, error) {
+	ix := packIndex{data: data}
+	fanoutAt := 0
+	if len(data) >= 8 && bytes.Equal(data[:4], idxMagic) {
+		if v := binary.BigEndian.Uint32(data[4:8]); v != 2 {
+			return ix, fmt.Errorf("unsupported pack index version %d", v)
+		}
+		ix.version = 2
+		fanoutAt = 8
+	} else {
+		ix.version = 1
+	}
+	if len(data) < fanoutAt+256*4 {
+		return ix, errors.New("pack index too short")
+	}
+	prev := uint32(0)
+	for i := 0; i < 256; i++ {
+		v := binary.BigEndian.Uint32(data[fanoutAt+4*i:])
+		if v < prev {
+			return ix, errors.New("pack index fanout not sorted")
+		}
+		ix.fanout[i] = v
+		prev = v
+	}
+	n := int(ix.fanout[255])
+	ix.n = n
+	const hs = 20
+	if ix.version == 1 {
+		ix.names = fanoutAt + 1024 + 4
+		ix.stride = 24
+		ix.v1OffPos = -4
+		if len(data) < fanoutAt+1024+n*24+2*hs {
+			return ix, errors.New("pack index truncated")
+		}
+		return ix, nil
+	}
+	ix.names = fanoutAt + 1024
+	ix.stride = hs
+	ix.offsets = ix.names + n*hs + n*4
+	ix.large = ix.offsets + n*4
+	rest := len(data) - ix.large - 2*hs
+	if n > (len(data))/28 || rest < 0 || rest%8 != 0 {
+		return ix, errors.New("pack index truncated")
+	}
+	ix.nLarge = rest / 8
+	return ix, nil
+}
+
+func (ix *packIndex) name(i int) []byte {
+	at := ix.names + i*ix.stride
+	return ix.data[at : at+20]
+}
+
+func (ix *packIndex) offset(i int) (int64, error) {
+	if ix.version == 1 {
+		at := ix.names + i*ix.stride + ix.v1OffPos
+		return int64(binary.BigEndian.Uint32(ix.data[at:])), nil
+	}
+	v := binary.BigEndian.Uint32(ix.data[ix.offsets+4*i:])
+	if v&0x80000000 == 0 {
+		return int64(v), nil
+	}
+	j := int(v & 0x7fffffff)
+	if j >= ix.nLarge {
+		return 0, errors.New("pack index: bad large offset")
+	}
+	o := binary.BigEndian.Uint64(ix.data[ix.large+8*j:])
+	if o > 1<<62 {
+		return 0, errors.New("pack index: bad large offset")
+	}
+	return int64(o), nil
+}
+
+// bounds returns the range of entries whose first byte is b.
+func (ix *packIndex) bounds(b byte) (int, int) {
+	lo := 0
+	if b > 0 {
+		lo = int(ix.fanout[b-1])
+	}
+	return lo, int(ix.fanout[b])
+}
+
+// find returns the pack offset of h.
+func (ix *packIndex) find(h *plumbing.Hash) (int64, bool, error) {
+	lo, hi := ix.bounds(h[0])
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		switch c := bytes.Compare(ix.name(mid), h[:]); {
+		case c < 0:
+			lo = mid + 1
+		case c > 0:
+			hi = mid
+		default:
+			off, err := ix.offset(mid)
+			return off, err == nil, err
+		}
+	}
+	return 0, false, nil
+}
+
+// withPrefix appends to out the names that start with the hex prefix.
+func (ix *packIndex) withPrefix(prefix string, out []plumbing.Hash) []plumbing.Hash {
+	lowHex := prefix + strings.Repeat("0", 40-len(prefix))
+	low, _ := hex.DecodeString(lowHex)
+	lo, hi := ix.bounds(low[0])
+	i := sort.Search(hi-lo, func(k int) bool { return bytes.Compare(ix.name(lo+k), low) >= 0 }) + lo
+	for ; i < hi; i++ {
+		var h plumbing.Hash
+		copy(h[:], ix.name(i))
+		if !strings.HasPrefix(h.String(), prefix) {
+			break
+		}
+		out = append(out, h)
+	}
+	return out
+}
+
+// openObjectDB opens the packs of objDir and of its alternates.
+func openObjectDB(objDir string, fallback storer.EncodedObjectStorer) (*objectDB, error) {
+	db := &objectDB{fallback: fallback}
+	seen := map[string]bool{}
+	var add func(dir string, depth int) error
+	add = func(dir string, depth int) error {
+		abs, err := filepath.Abs(dir)
+		if err != nil || seen[abs] || depth > 5 {
+			return nil
+		}
+		seen[abs] = true
+		db.objDirs = append(db.objDirs, abs)
+		if err := db.openPacks(filepath.Join(abs, "pack")); err != nil {
+			return err
+		}
+		alt, err := os.ReadFile(filepath.Join(abs, "info", "alternates"))
+		if err != nil {
+			return nil
+		}
+		for _, line := range strings.Split(string(alt), "\n") {
+			line = strings.TrimSpace(line)
+			if line == "" || strings.HasPrefix(line, "#") {
+				continue
+			}
+			if !filepath.IsAbs(line) {
+				line = filepath.Join(abs, line)
+			}
+			if err := add(line, depth+1); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := add(objDir, 0); err != nil {
+		db.close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func (db *objectDB) openPacks(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		if os.IsNotExist(err) {
+			return nil
+		}
+		return err
+	}
+	var names []string
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), "pack-") && strings.HasSuffix(e.Name(), ".idx") {
+			names = append(names, strings.TrimSuffix(e.Name(), ".idx"))
+		}
+	}
+	// Newest packs usually hold the newest commits; git looks at them first.
+	type named struct {
+		name string
+		mod  int64
+	}
+	var order []named
+	for _, n := range names {
+		st, err := os.Stat(filepath.Join(dir, n+".pack"))
+		if err != nil {
+			continue // an .idx without its pack: ignore, as git does
+		}
+		order = append(order, named{n, st.ModTime().UnixNano()})
+	}
+	sort.SliceStable(order, func(i, j int) bool { return order[i].mod > order[j].mod })
+	for _, n := range order {
+		p, err := openPack(filepath.Join(dir, n.name))
+		if err != nil {
+			// A damaged pack must not stop the whole read: objects in
+			// it will be asked of go-git, and missing ones reported.
+			db.skippedPacks = true
+			continue
+		}
+		db.packs = append(db.packs, p)
+	}
+	return nil
+}
+
+func openPack(base string) (_ *pack, err error) {
+	p := &pack{name: filepath.Base(base)}
+	defer func() {
+		if err != nil {
+			p.close()
+		}
+	}()
+	idxFile, err := os.Open(base + ".idx")
+	if err != nil {
+		return nil, err
+	}
+	idxData, release, err := mapOrFail(idxFile)
+	if err != nil {
+		idxData, err = io.ReadAll(idxFile)
+	} else {
+		p.release = append(p.release, release)
+	}
+	idxFile.Close()
+	if err != nil {
+		return nil, err
+	}
+	if p.idx, err = parsePackIndex(idxData); err != nil {
+		return nil, fmt.Errorf("%s.idx: %w", base, err)
+	}
+	f, err := os.Open(base + ".pack")
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	p.size = st.Size()
+	if data, release, err := mapOrFail(f); err == nil {
+		p.data = data
+		p.release = append(p.release, release)
+		f.Close()
+	} else {
+		p.file = f
+	}
+	var head [12]byte
+	if err := p.readAt(head[:], 0); err != nil {
+		return nil, err
+	}
+	if string(head[:4]) != "PACK" {
+		return nil, fmt.Errorf("%s.pack: bad signature", base)
+	}
+	if v := binary.BigEndian.Uint32(head[4:8]); v != 2 && v != 3 {
+		return nil, fmt.Errorf("%s.pack: unsupported version %d", base, v)
+	}
+	return p, nil
+}
+
+// readAt fills b from the pack at off (short only at the end of the file).
+func (p *pack) readAt(b []byte, off int64) error {
+	if off < 0 || off >= p.size {
+		return io.ErrUnexpectedEOF
+	}
+	if p.data != nil {
+		if copy(b, p.data[off:]) < len(b) {
+			return io.ErrUnexpectedEOF
+		}
+		return nil
+	}
+	n, err := p.file.ReadAt(b, off)
+	if n == len(b) {
+		return nil
+	}
+	if err == nil || err == io.EOF {
+		err = io.ErrUnexpectedEOF
+	}
+	return err
+}
+
+func (db *objectDB) close() error {
+	var first error
+	for _, p := range db.packs {
+		if err := p.close(); err != nil && first == nil {
+			first = err
+		}
+	}
+	db.packs = nil
+	if db.zr != nil {
+		db.zr.Close()
+		db.zr = nil
+	}
+	return first
+}
+
+// find locates h in the packs.
+func (db *objectDB) find(h *plumbing.Hash) (*pack, int64, error) {
+	n := len(db.packs)
+	for k := 0; k < n; k++ {
+		i := (db.lastPack + k) % n
+		off, ok, err := db.packs[i].idx.find(h)
+		if err != nil {
+			return nil, 0, err
+		}
+		if ok {
+			db.lastPack = i
+			return db.packs[i], off, nil
+		}
+	}
+	return nil, 0, errNotFound
+}
+
+// read returns the type and content of object h. The content may alias an
+// internal buffer: it is valid only until the next call on db.
+func (db *objectDB) read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	p, off, err := db.find(&h)
+	if err == nil {
+		t, data, err := db.readPacked(p, off, 0)
+		if err != nil {
+			return 0, nil, fmt.Errorf("object %s in %s: %w", h, p.name, err)
+		}
+		return t, data, nil
+	}
+	if err != errNotFound {
+		return 0, nil, err
+	}
+	if t, data, err := db.readLoose(h); err != errNotFound {
+		return t, data, err
+	}
+	return db.readFallback(h)
+}
+
+func (db *objectDB) readFallback(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	// Only when a pack could not be opened here: otherwise the object is
+	// simply absent, and asking go-git would just make it decode every
+	// pack index into memory to say so.
+	if db.fallback == nil || !db.skippedPacks {
+		return 0, nil, errNotFound
+	}
+	obj, err := db.fallback.EncodedObject(plumbing.AnyObject, h)
+	if err != nil {
+		return 0, nil, err
+	}
+	rd, err := obj.Reader()
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rd.Close()
+	data, err := io.ReadAll(io.LimitReader(rd, maxObjectSize))
+	return obj.Type(), data, err
+}
+
+func (db *objectDB) readLoose(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	s := h.String()
+	for _, dir := range db.objDirs {
+		raw, err := os.ReadFile(filepath.Join(dir, s[:2], s[2:]))
+		if err != nil {
+			if os.IsNotExist(err) {
+				continue
+			}
+			return 0, nil, err
+		}
+		t, data, err := db.inflateLoose(raw)
+		if err != nil {
+			return 0, nil, fmt.Errorf("loose object %s: %w", s, err)
+		}
+		return t, data, nil
+	}
+	return 0, nil, errNotFound
+}
+
+func (db *objectDB) inflateLoose(raw []byte) (plumbing.ObjectType, []byte, error) {
+	db.br.Reset(raw)
+	if err := db.resetZlib(&db.br); err != nil {
+		return 0, nil, err
+	}
+	var hdr [64]byte
+	n := 0
+	for {
+		if n == len(hdr) {
+			return 0, nil, errors.New("bad header")
+		}
+		if _, err := io.ReadFull(db.zr, hdr[n:n+1]); err != nil {
+			return 0, nil, err
+		}
+		if hdr[n] == 0 {
+			break
+		}
+		n++
+	}
+	typName, sizeStr, ok := strings.Cut(string(hdr[:n]), " ")
+	if !ok {
+		return 0, nil, errors.New("bad header")
+	}
+	t, err := plumbing.ParseObjectType(typName)
+	if err != nil {
+		return 0, nil, err
+	}
+	size, err := strconv.ParseInt(sizeStr, 10, 64)
+	if err != nil || size < 0 || size > maxObjectSize {
+		return 0, nil, errors.New("bad size")
+	}
+	data := grow(db.scratch, int(size))
+	db.scratch = data
+	if _, err := io.ReadFull(db.zr, data); err != nil {
+		return 0, nil, err
+	}
+	return t, data, nil
+}
+
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		c := 2 * cap(b)
+		if c < n {
+			c = n
+		}
+		if c < 4096 {
+			c = 4096
+		}
+		b = make([]byte, c)
+	}
+	return b[:n]
+}
+
+func (db *objectDB) resetZlib(src io.Reader) error {
+	if db.zr == nil {
+		zr, err := zlib.NewReader(src)
+		if err != nil {
+			return err
+		}
+		db.zr = zr
+		return nil
+	}
+	return db.zr.(zlib.Resetter).Reset(src, nil)
+}
+
+// Pack object types.
+const (
+	objOFSDelta = 6
+	objREFDelta = 7
+)
+
+// readPacked reads the object at off in p. Non-delta content aliases
+// db.scratch; delta results are freshly allocated (and cached).
+func (db *objectDB) readPacked(p *pack, off int64, depth int) (plumbing.ObjectType, []byte, error) {
+	if depth > maxDeltaDepth {
+		return 0, nil, errors.New("delta chain too long")
+	}
+	hdr := db.hdr[:]
+	if rem := p.size - off; rem < int64(len(hdr)) {
+		if rem <= 0 {
+			return 0, nil, io.ErrUnexpectedEOF
+		}
+		hdr = hdr[:rem]
+	}
+	if err := p.readAt(hdr, off); err != nil {
+		return 0, nil, err
+	}
+	c := hdr[0]
+	typ := (c >> 4) & 7
+	size := uint64(c & 0x0f)
+	shift := uint(4)
+	i := 1
+	for c&0x80 != 0 {
+		if i >= len(hdr) || shift > 56 {
+			return 0, nil, errors.New("bad object header")
+		}
+		c = hdr[i]
+		i++
+		size |= uint64(c&0x7f) << shift
+		shift += 7
+	}
+	if size > maxObjectSize {
+		return 0, nil, fmt.Errorf("object too large (%d bytes)", size)
+	}
+	switch typ {
+	case 1, 2, 3, 4: // commit, tree, blob, tag
+		data := grow(db.scratch, int(size))
+		db.scratch = data
+		if err := db.inflate(p, off+int64(i), data); err != nil {
+			return 0, nil, err
+		}
+		return plumbing.ObjectType(typ), data, nil
+	case objOFSDelta:
+		if i >= len(hdr) {
+			return 0, nil, errors.New("bad delta header")
+		}
+		c = hdr[i]
+		i++
+		rel := int64(c & 0x7f)
+		for c&0x80 != 0 {
+			if i >= len(hdr) || rel > 1<<48 {
+				return 0, nil, errors.New("bad delta offset")
+			}
+			c = hdr[i]
+			i++
+			rel = (rel+1)<<7 | int64(c&0x7f)
+		}
+		baseOff := off - rel
+		if rel <= 0 || baseOff < 12 {
+			return 0, nil, errors.New("bad delta offset")
+		}
+		return db.readDelta(p, off, int64(i), int(size), p, baseOff, depth)
+	case objREFDelta:
+		if i+20 > len(hdr) {
+			return 0, nil, errors.New("bad delta header")
+		}
+		var base plumbing.Hash
+		copy(base[:], hdr[i:i+20])
+		bp, baseOff, err := db.find(&base)
+		if err != nil {
+			return 0, nil, fmt.Errorf("delta base %s: %w", base, err)
+		}
+		return db.readDelta(p, off, int64(i+20), int(size), bp, baseOff, depth)
+	default:
+		return 0, nil, fmt.Errorf("bad object type %d", typ)
+	}
+}
+
+func (db *objectDB) readDelta(p *pack, off, dataAt int64, size int, bp *pack, baseOff int64, depth int) (plumbing.ObjectType, []byte, error) {
+	if t, data, ok := db.deltaCache.get(p, off); ok {
+		return t, data, nil
+	}
+	delta := make([]byte, size)
+	if err := db.inflate(p, off+dataAt, delta); err != nil {
+		return 0, nil, err
+	}
+	t, base, ok := db.deltaCache.get(bp, baseOff)
+	if !ok {
+		var err error
+		t, base, err = db.readPacked(bp, baseOff, depth+1)
+		if err != nil {
+			return 0, nil, err
+		}
+	}
+	out, err := packfile.PatchDelta(base, delta)
+	if err != nil {
+		return 0, nil, err
+	}
+	db.deltaCache.put(p, off, t, out)
+	return t, out, nil
+}
+
+// inflate fills dst with the zlib stream at off.
+func (db *objectDB) inflate(p *pack, off int64, dst []byte) error {
+	if off >= p.size {
+		return io.ErrUnexpectedEOF
+	}
+	var src io.Reader
+	if p.data != nil {
+		db.br.Reset(p.data[off:])
+		src = &db.br
+	} else {
+		sr := io.NewSectionReader(p.file, off, p.size-off)
+		if db.bufr == nil {
+			db.bufr = bufio.NewReaderSize(sr, 4096)
+		} else {
+			db.bufr.Reset(sr)
+		}
+		src = db.bufr
+	}
+	if err := db.resetZlib(src); err != nil {
+		return err
+	}
+	if _, err := io.ReadFull(db.zr, dst); err != nil {
+		if err == io.EOF {
+			err = io.ErrUnexpectedEOF
+		}
+		return err
+	}
+	return nil
+}
+
+// deltaCache keeps the last few delta-resolved objects, so that a chain of
+// deltas (commit N against commit N-1, …) is resolved once, not once per
+// link. It is bounded in entries and bytes.
+type deltaCache struct {
+	entries []deltaEntry
+	next    int
+	bytes   int
+}
+
+type deltaEntry struct {
+	p    *pack
+	off  int64
+	t    plumbing.ObjectType
+	data []byte
+}
+
+const (
+	deltaCacheEntries = 64
+	deltaCacheBytes   = 1 << 20
+)
+
+func (c *deltaCache) get(p *pack, off int64) (plumbing.ObjectType, []byte, bool) {
+	for i := range c.entries {
+		if e := &c.entries[i]; e.p == p && e.off == off && e.data != nil {
+			return e.t, e.data, true
+		}
+	}
+	return 0, nil, false
+}
+
+func (c *deltaCache) put(p *pack, off int64, t plumbing.ObjectType, data []byte) {
+	if len(data) > deltaCacheBytes/4 {
+		return
+	}
+	if len(c.entries) < deltaCacheEntries {
+		c.entries = append(c.entries, deltaEntry{})
+	}
+	for c.bytes+len(data) > deltaCacheBytes {
+		// evict from the ring until it fits
+		e := &c.entries[c.next]
+		c.bytes -= len(e.data)
+		*e = deltaEntry{}
+		c.next = (c.next + 1) % len(c.entries)
+	}
+	e := &c.entries[c.next]
+	c.bytes -= len(e.data)
+	*e = deltaEntry{p: p, off: off, t: t, data: data}
+	c.bytes += len(data)
+	c.next = (c.next + 1) % len(c.entries)
+}
+
+// hashesWithPrefix returns the objects whose hex name starts with prefix
+// (lower-case hex, at least 4 digits), from packs and loose objects.
+func (db *objectDB) hashesWithPrefix(prefix string) []plumbing.Hash {
+	var out []plumbing.Hash
+	for _, p := range db.packs {
+		out = p.idx.withPrefix(prefix, out)
+	}
+	for _, dir := range db.objDirs {
+		entries, err := os.ReadDir(filepath.Join(dir, prefix[:2]))
+		if err != nil {
+			continue
+		}
+		for _, e := range entries {
+			name := prefix[:2] + e.Name()
+			if len(name) == 40 && strings.HasPrefix(name, prefix) && plumbing.IsHash(name) {
+				out = append(out, plumbing.NewHash(name))
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return bytes.Compare(out[i][:], out[j][:]) < 0 })
+	uniq := out[:0]
+	for i, h := range out {
+		if i == 0 || h != out[i-1] {
+			uniq = append(uniq, h)
+		}
+	}
+	return uniq
+}

@@ -8,9 +8,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	// CA roots compiled in: the image is scratch, with no CA bundle.
-	_ "golang.org/x/crypto/x509roots/fallback"
-
 	"github.com/jira-cicd/jira-cicd/internal/app"
 )
 

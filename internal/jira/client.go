@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 
@@ -27,7 +28,7 @@ type Config struct {
 	ClientID     string
 	ClientSecret string
 	// HTTPClient sends every request (token, tenant_info, submit, gating).
-	// Nil: http.DefaultClient.
+	// Nil: NewHTTPClient(), which retries transient failures.
 	HTTPClient *http.Client
 	// OnToken is called once with each access token received, before it is
 	// used, so the caller can mask it in logs.
@@ -41,17 +42,19 @@ type Config struct {
 type Client struct {
 	cfg     Config
 	http    *http.Client
-	tokens  oauth2.TokenSource
+	tokens  *notifyingSource
 	cloudMu sync.Mutex
 	cloudID string
 }
 
-// New returns a client for cfg. ctx bounds every token request the client
-// makes (it is the run's context, with the run's timeout).
+// New returns a client for cfg. ctx bounds the client's life: every token
+// request is bounded by it and by the context of the call that needs the
+// token, so a token renewed during a long gating wait has that request's
+// time, not an earlier one's.
 func New(ctx context.Context, cfg Config) *Client {
 	hc := cfg.HTTPClient
 	if hc == nil {
-		hc = http.DefaultClient
+		hc = NewHTTPClient()
 	}
 	cc := &clientcredentials.Config{
 		ClientID:       cfg.ClientID,
@@ -60,35 +63,66 @@ func New(ctx context.Context, cfg Config) *Client {
 		EndpointParams: url.Values{"audience": {Audience}},
 		AuthStyle:      oauth2.AuthStyleInParams,
 	}
-	// The token source keeps the context it was made with for its requests.
-	tctx := context.WithValue(ctx, oauth2.HTTPClient, hc)
 	c := &Client{cfg: cfg, http: hc, cloudID: cfg.CloudID}
-	c.tokens = &notifyingSource{src: cc.TokenSource(tctx), notify: cfg.OnToken}
+	c.tokens = &notifyingSource{cc: cc, life: ctx, http: hc, notify: cfg.OnToken}
 	return c
 }
 
-// notifyingSource tells the caller about each new token before it is used.
+// notifyingSource keeps the current token, takes a new one when it has
+// expired, and tells the caller about each new token before it is used.
 type notifyingSource struct {
 	mu     sync.Mutex
-	src    oauth2.TokenSource
+	cc     *clientcredentials.Config
+	life   context.Context
+	http   *http.Client
+	tok    *oauth2.Token
 	last   string
+	seen   []string // every token taken, for redaction
 	notify func(string)
 }
 
-func (n *notifyingSource) Token() (*oauth2.Token, error) {
+// Token returns a valid token; a token request is bounded by ctx and by
+// the client's life.
+func (n *notifyingSource) Token(ctx context.Context) (*oauth2.Token, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	t, err := n.src.Token()
+	if n.tok.Valid() {
+		return n.tok, nil
+	}
+	// x/oauth2 sends the request through n.http, so it is retried like the
+	// others; the op names it in the transport's log lines.
+	tctx, cancel := context.WithCancel(withOp(context.WithValue(ctx, oauth2.HTTPClient, n.http), OpToken))
+	defer cancel()
+	defer context.AfterFunc(n.life, cancel)()
+	t, err := n.cc.Token(tctx)
 	if err != nil {
 		return nil, err
 	}
+	n.tok = t
 	if t.AccessToken != n.last {
 		n.last = t.AccessToken
+		n.seen = append(n.seen, t.AccessToken)
 		if n.notify != nil {
 			n.notify(t.AccessToken)
 		}
 	}
 	return t, nil
+}
+
+func (n *notifyingSource) tokens() []string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return slices.Clone(n.seen)
+}
+
+// redact replaces the client secret and every access token in s with ***.
+func (c *Client) redact(s string) string {
+	for _, secret := range append(c.tokens.tokens(), c.cfg.ClientSecret) {
+		if len(secret) >= 4 {
+			s = strings.ReplaceAll(s, secret, "***")
+		}
+	}
+	return s
 }
 
 // Prepare takes the token and resolves the cloud id, concurrently. Calling it
@@ -100,19 +134,20 @@ func (c *Client) Prepare(ctx context.Context) error {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		tokErr = c.token()
+		tokErr = c.token(ctx)
 	}()
 	_, cloudErr = c.CloudID(ctx)
 	wg.Wait()
 	if tokErr != nil {
 		return tokErr
 	}
-	return cloudErr
+	// Again, now that the token (taken meanwhile) is known.
+	return redactError(cloudErr, c.redact)
 }
 
-func (c *Client) token() error {
-	if _, err := c.tokens.Token(); err != nil {
-		return tokenError(err)
+func (c *Client) token(ctx context.Context) error {
+	if _, err := c.tokens.Token(ctx); err != nil {
+		return redactError(tokenError(err, c.redact), c.redact)
 	}
 	return nil
 }
@@ -140,33 +175,86 @@ func (c *Client) CloudID(ctx context.Context) (string, error) {
 
 // SubmitBuilds sends builds and returns Jira's answer.
 func (c *Client) SubmitBuilds(ctx context.Context, req BuildsRequest) (Result, error) {
-	var out buildsResponse
-	if err := c.submit(ctx, OpSubmitBuilds, "builds", req, &out); err != nil {
-		return Result{}, err
-	}
-	return Result{Accepted: len(out.AcceptedBuilds), Rejected: out.RejectedBuilds, UnknownIssueKeys: out.UnknownIssueKeys}, nil
+	return c.submit(ctx, OpSubmitBuilds, "builds", req)
 }
 
 // SubmitDeployments sends deployments and returns Jira's answer.
 func (c *Client) SubmitDeployments(ctx context.Context, req DeploymentsRequest) (Result, error) {
-	var out deploymentsResponse
-	if err := c.submit(ctx, OpSubmitDeployments, "deployments", req, &out); err != nil {
-		return Result{}, err
-	}
-	return Result{Accepted: len(out.AcceptedDeployments), Rejected: out.RejectedDeployments,
-		UnknownIssueKeys: out.UnknownIssueKeys, UnknownAssociations: out.UnknownAssociations}, nil
+	return c.submit(ctx, OpSubmitDeployments, "deployments", req)
 }
 
-func (c *Client) submit(ctx context.Context, op, api string, body any, out any) error {
+// submit sends one body. The body is encoded once: a retry re-sends the
+// very same bytes (the same updateSequenceNumber), which Jira's ordering
+// makes idempotent.
+func (c *Client) submit(ctx context.Context, op, api string, body any) (Result, error) {
 	if err := c.Prepare(ctx); err != nil {
-		return err
+		return Result{}, err
 	}
 	b, err := json.Marshal(body)
 	if err != nil {
-		return &Error{Op: op, Err: err}
+		return Result{}, &Error{Op: op, Err: err}
 	}
 	u := fmt.Sprintf("%s/jira/%s/0.1/cloud/%s/bulk", strings.TrimRight(c.cfg.APIURL, "/"), api, url.PathEscape(c.cloudID))
-	return c.do(ctx, op, http.MethodPost, u, b, true, out)
+	var raw json.RawMessage
+	if err := c.do(ctx, op, http.MethodPost, u, b, true, &raw); err != nil {
+		return Result{}, err
+	}
+	// Redacted before the messages are cut to length, and after.
+	res, err := decodeResult(api, redactor(c.redact).bytes(raw))
+	if err != nil {
+		return Result{}, redactError(&Error{Op: op, Status: http.StatusAccepted, Err: err}, c.redact)
+	}
+	for i := range res.Rejected {
+		for j := range res.Rejected[i].Errors {
+			res.Rejected[i].Errors[j].Message = c.redact(res.Rejected[i].Errors[j].Message)
+		}
+	}
+	return res, nil
+}
+
+// decodeResult reads Jira's 202 answer to a submission of api ("builds" or
+// "deployments"). An empty answer is an accepted submission (Jira works
+// asynchronously); anything but a JSON object is an error.
+func decodeResult(api string, raw []byte) (Result, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return Result{}, nil
+	}
+	if raw[0] != '{' {
+		return Result{}, errors.New("unreadable answer: not a JSON object")
+	}
+	if api == "builds" {
+		var out buildsResponse
+		if err := json.Unmarshal(raw, &out); err != nil {
+			return Result{}, fmt.Errorf("unreadable answer: %w", err)
+		}
+		return Result{Accepted: len(out.AcceptedBuilds), Rejected: cleanRejected(out.RejectedBuilds),
+			UnknownIssueKeys: out.UnknownIssueKeys}, nil
+	}
+	var out deploymentsResponse
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return Result{}, fmt.Errorf("unreadable answer: %w", err)
+	}
+	return Result{Accepted: len(out.AcceptedDeployments), Rejected: cleanRejected(out.RejectedDeployments),
+		UnknownIssueKeys: out.UnknownIssueKeys, UnknownAssociations: out.UnknownAssociations}, nil
+}
+
+// cleanRejected makes each rejection's messages one line each; a rejection
+// without messages gets one.
+func cleanRejected(rs []Rejected) []Rejected {
+	for i := range rs {
+		var errs []ErrorMessage
+		for _, m := range rs[i].Errors {
+			if msg := clip(oneLine(m.Message)); msg != "" {
+				errs = append(errs, ErrorMessage{Message: msg, ErrorTraceID: m.ErrorTraceID})
+			}
+		}
+		if len(errs) == 0 {
+			errs = []ErrorMessage{{Message: "rejected without a reason"}}
+		}
+		rs[i].Errors = errs
+	}
+	return rs
 }
 
 // GatingStatus asks for the gating status of a deployment.
@@ -182,8 +270,13 @@ func (c *Client) GatingStatus(ctx context.Context, pipelineID, environmentID str
 	return out, err
 }
 
-// do sends one request and decodes a 2xx JSON answer into out.
+// do sends one request (retried by the client's transport) and decodes a 2xx
+// JSON answer into out. Its errors are *Error, with no secret in them.
 func (c *Client) do(ctx context.Context, op, method, u string, body []byte, auth bool, out any) error {
+	return redactError(c.send(withOp(ctx, op), op, method, u, body, auth, out), c.redact)
+}
+
+func (c *Client) send(ctx context.Context, op, method, u string, body []byte, auth bool, out any) error {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -202,23 +295,25 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, auth
 		req.Header.Set("User-Agent", c.cfg.UserAgent)
 	}
 	if auth {
-		tok, err := c.tokens.Token()
+		tok, err := c.tokens.Token(ctx)
 		if err != nil {
-			return tokenError(err)
+			return tokenError(err, c.redact)
 		}
 		tok.SetAuthHeader(req)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return &Error{Op: op, Err: err, Hint: networkHint(op)}
+		return transportError(op, err, c.redact)
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	if err != nil {
-		return &Error{Op: op, Status: resp.StatusCode, Err: err, Hint: networkHint(op)}
+		e := transportError(op, err, c.redact)
+		e.Status = resp.StatusCode
+		return e
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return httpError(op, resp.StatusCode, raw)
+		return httpError(op, resp.StatusCode, redactor(c.redact).bytes(raw))
 	}
 	if out != nil && len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -228,15 +323,17 @@ func (c *Client) do(ctx context.Context, op, method, u string, body []byte, auth
 	return nil
 }
 
-func tokenError(err error) error {
+// tokenError turns x/oauth2's errors into an *Error: the endpoint's answer
+// (a RetrieveError, whose body is parsed, never printed whole), or what the
+// transport gave up on.
+func tokenError(err error, r redactor) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) && re.Response != nil {
-		e := httpError(OpToken, re.Response.StatusCode, re.Body)
-		return e
+		return httpError(OpToken, re.Response.StatusCode, r.bytes(re.Body))
 	}
 	var je *Error
 	if errors.As(err, &je) {
 		return je
 	}
-	return &Error{Op: OpToken, Err: err, Hint: networkHint(OpToken)}
+	return transportError(OpToken, err, r)
 }

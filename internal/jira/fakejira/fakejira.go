@@ -38,6 +38,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -254,6 +255,7 @@ type Server struct {
 	fixedToken    string
 	tokens        map[string]time.Time // access token → expiry
 	tokensIssued  int
+	connections   int // TCP connections accepted
 	requests      []Request
 	lastBody      map[Endpoint][]byte
 	scripts       map[Endpoint][]Response
@@ -310,7 +312,16 @@ func New(t testing.TB, opts ...Option) *Server {
 	s.mux.HandleFunc(patternBuilds, s.handleBulk)
 	s.mux.HandleFunc(patternDeployments, s.handleBulk)
 	s.mux.HandleFunc(patternGating, s.handleGating)
-	s.ts = httptest.NewServer(http.HandlerFunc(s.serve))
+	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
+	// httptest keeps a hook set here and calls it from its own.
+	s.ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		if st == http.StateNew {
+			s.mu.Lock()
+			s.connections++
+			s.mu.Unlock()
+		}
+	}
+	s.ts.Start()
 	s.URL = s.ts.URL
 	t.Cleanup(func() {
 		close(s.done)
@@ -405,6 +416,14 @@ func (s *Server) Count(ep Endpoint) int {
 		}
 	}
 	return n
+}
+
+// Connections returns how many TCP connections the server has accepted, so that tests can check that a client
+// reuses its connections (keep-alive) instead of opening one per request.
+func (s *Server) Connections() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.connections
 }
 
 // TokensIssued returns how many access tokens the token endpoint issued.

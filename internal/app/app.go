@@ -36,6 +36,9 @@ type Env struct {
 	Stdout  io.Writer
 	Stderr  io.Writer
 	Now     func() time.Time
+	// Sleep waits between gating polls; nil: a timer that stops early when
+	// ctx ends. Tests pass one that advances a fake Now.
+	Sleep func(ctx context.Context, d time.Duration) error
 	// HTTPClient, when set, replaces the client built from the settings.
 	HTTPClient *http.Client
 	Version    string
@@ -45,6 +48,9 @@ type Env struct {
 func Run(ctx context.Context, e Env) int {
 	if e.Now == nil {
 		e.Now = time.Now
+	}
+	if e.Sleep == nil {
+		e.Sleep = jira.SleepContext
 	}
 	s, err := settings.Load(e.Args, e.Environ)
 	switch {
@@ -109,13 +115,30 @@ func (r *run) run(ctx context.Context) int {
 	for _, n := range plan.Notes {
 		rep.Noticef("%s", n)
 	}
+	if s.Gating && plan.Kind != settings.Deployment {
+		rep.Errorf("%v", &settings.Error{Setting: "gating", Msg: "applies to deployments only, and this record is a build (no environment is known); set environment, or remove gating"})
+		return ExitUsage
+	}
 	r.out = report.Outcome{
 		Kind: string(plan.Kind), State: plan.State, DisplayName: plan.DisplayName, URL: plan.URL,
 		PipelineID: plan.PipelineID, EnvironmentID: plan.Environment.ID, EnvironmentName: plan.Environment.DisplayName,
 		Site: s.Site,
 	}
 
-	found := record.Keys(s, c, c.CommitMessages)
+	scan := scanCommits(s, c, r.workspace())
+	for _, w := range scan.Warnings {
+		rep.Warningf("%s", w)
+	}
+	for _, n := range scan.Notices {
+		rep.Noticef("%s", n)
+	}
+	if scan.Info != "" {
+		rep.Infof("%s", scan.Info)
+	}
+	r.out.CommitsScanned = len(scan.Messages)
+	tests := r.testInfo(plan.Kind)
+
+	found := record.Keys(s, c, scan.Messages)
 	keys := make([]string, len(found))
 	for i, f := range found {
 		keys[i] = f.Key
@@ -124,6 +147,12 @@ func (r *run) run(ctx context.Context) int {
 	if len(found) == 0 && !(plan.Kind == settings.Deployment && len(s.ServiceIDs) > 0) {
 		r.out.Status = "skipped"
 		r.out.Message = "no Jira issue keys found in issue_keys, the branch, the pull request title or the commit messages"
+		if s.Gating && !s.DryRun {
+			// A gate that was never asked must not pass.
+			r.out.Message += "; with gating, the deployment cannot pass a gate Jira was never asked about: give issue keys or service_ids"
+			rep.Errorf("%s", r.out.Message)
+			return r.finish(ExitFailure)
+		}
 		rep.Noticef("%s; nothing is sent to Jira", r.out.Message)
 		return r.finish(ExitOK)
 	}
@@ -134,7 +163,7 @@ func (r *run) run(ctx context.Context) int {
 	if plan.Kind == settings.Deployment {
 		body = plan.Deployment(keys, product)
 	} else {
-		body = plan.Build(keys, nil, product)
+		body = plan.Build(keys, tests, product)
 	}
 	for _, w := range body.Warnings {
 		rep.Warningf("%s", w)
@@ -156,8 +185,11 @@ func (r *run) run(ctx context.Context) int {
 		return r.finish(ExitOK)
 	}
 
-	ctx, cancel := context.WithTimeout(ctx, s.Timeout)
-	defer cancel()
+	// The network starts here: the compiled-in CA roots (used when the system
+	// has none, as in the scratch image) are parsed now, not at every start.
+	jira.UseBundledRoots()
+	// The client lives for the run; the submission has its own timeout, and
+	// the gating wait, after it, its own bounds (see gate).
 	client := jira.New(ctx, jira.Config{
 		APIURL:       s.APIURL,
 		Site:         s.Site,
@@ -168,12 +200,14 @@ func (r *run) run(ctx context.Context) int {
 		OnToken:      rep.Mask,
 		UserAgent:    product,
 	})
+	submitCtx, cancel := context.WithTimeout(ctx, s.Timeout)
 	var res jira.Result
 	if body.Deployments != nil {
-		res, err = client.SubmitDeployments(ctx, *body.Deployments)
+		res, err = client.SubmitDeployments(submitCtx, *body.Deployments)
 	} else {
-		res, err = client.SubmitBuilds(ctx, *body.Builds)
+		res, err = client.SubmitBuilds(submitCtx, *body.Builds)
 	}
+	cancel()
 	if err != nil {
 		return r.fail(err.Error())
 	}
@@ -191,6 +225,9 @@ func (r *run) run(ctx context.Context) int {
 		return r.fail(fmt.Sprintf("Jira rejected the %s: %s", plan.Kind, strings.Join(msgs, "; ")))
 	}
 	r.out.Status = "sent"
+	if plan.Gating {
+		return r.gate(ctx, client, plan)
+	}
 	return r.finish(ExitOK)
 }
 
@@ -199,6 +236,11 @@ func (r *run) run(ctx context.Context) int {
 func (r *run) fail(msg string) int {
 	r.out.Status = "failed"
 	r.out.Message = msg
+	if r.s.Gating && r.out.Kind == string(settings.Deployment) {
+		// Nothing was allowed: fail_on_error cannot open the gate.
+		r.rep.Errorf("%s (gating is on: a deployment Jira has not allowed fails the step, whatever fail_on_error says)", msg)
+		return r.finish(ExitFailure)
+	}
 	if !r.s.FailOnError {
 		r.rep.Warningf("%s (fail_on_error is false: the step passes)", msg)
 		return r.finish(ExitOK)
@@ -218,13 +260,21 @@ func (r *run) httpClient() *http.Client {
 	if r.env.HTTPClient != nil {
 		return r.env.HTTPClient
 	}
-	return jira.NewHTTPClient()
+	// Each retry is a log line: a run that waits on Jira says why.
+	return jira.NewHTTPClient(jira.WithLog(func(line string) { r.rep.Infof("%s", line) }))
 }
 
+// describeKeys lists the keys found with where each came from; past
+// maxListed, only how many more.
 func describeKeys(found []issuekeys.Found) string {
-	parts := make([]string, len(found))
-	for i, f := range found {
+	const maxListed = 50
+	n := min(len(found), maxListed)
+	parts := make([]string, n, n+1)
+	for i, f := range found[:n] {
 		parts[i] = fmt.Sprintf("%s (%s)", f.Key, f.Source)
+	}
+	if len(found) > n {
+		parts = append(parts, fmt.Sprintf("and %d more", len(found)-n))
 	}
 	return strings.Join(parts, ", ")
 }

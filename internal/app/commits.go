@@ -1,0 +1,125 @@
+package app
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/jira-cicd/jira-cicd/internal/cienv"
+	"github.com/jira-cicd/jira-cicd/internal/gitrepo"
+	"github.com/jira-cicd/jira-cicd/internal/settings"
+)
+
+// lastTag is the commits_since value that means "the nearest tag before
+// HEAD".
+const lastTag = "last_tag"
+
+// commitScan is the commit messages whose keys are sent, and what the log
+// should say about how they were found.
+type commitScan struct {
+	Messages []string // newest first: the range's, then the CI's others
+	Walked   bool     // a range was walked in the repository
+	Since    string   // what the range started from, for the log
+	Capped   bool     // max_commits was reached
+	Warnings []string
+	Notices  []string
+	Info     string
+}
+
+// scanCommits gathers the commit messages to scan for keys. With
+// commits_since, or a previous commit the CI names, it walks since..HEAD in
+// the repository at dir; otherwise, or when the repository cannot be read,
+// the CI's own messages are used. A shallow clone or a since that is not in
+// the clone is never fatal: a warning says what to change, and the messages
+// that could be read are used.
+func scanCommits(s *settings.Settings, c cienv.Context, dir string) commitScan {
+	out := commitScan{Messages: c.CommitMessages}
+	since := strings.TrimSpace(s.CommitsSince)
+	explicit := since != ""
+	origin := "commits_since " + since
+	if !explicit {
+		since = strings.TrimSpace(c.PreviousSHA)
+		origin = fmt.Sprintf("the previous commit %s (from %s)", shortSHA(since), c.Name)
+	}
+	if since == "" || strings.Trim(since, "0") == "" {
+		if explicit {
+			out.Notices = append(out.Notices, fmt.Sprintf("commits_since %s names no commit (a new branch): only the commit messages %s gives are scanned", since, c.Name))
+		}
+		return out
+	}
+
+	repo, err := gitrepo.Open(dir)
+	if err != nil {
+		msg := fmt.Sprintf("%s: the git repository in %s cannot be read (%v), so only the commit messages %s gives are scanned; check the repository out in this job to scan every commit since then", origin, dir, err, c.Name)
+		if explicit {
+			out.Warnings = append(out.Warnings, msg)
+		} else {
+			out.Notices = append(out.Notices, msg)
+		}
+		return out
+	}
+	defer repo.Close()
+
+	if strings.EqualFold(since, lastTag) {
+		tag, err := repo.LastTag()
+		switch {
+		case err != nil:
+			out.Warnings = append(out.Warnings, fmt.Sprintf("commits_since last_tag: the tags could not be read (%v); only HEAD's message and the CI's are scanned", err))
+		case tag == "" && repo.IsShallow():
+			out.Warnings = append(out.Warnings, "commits_since last_tag: no tag before HEAD in this shallow clone, so only HEAD's message and the CI's are scanned; fetch the full history and its tags (on GitHub Actions set `fetch-depth: 0` on actions/checkout; elsewhere `git fetch --unshallow --tags`)")
+		case tag == "":
+			out.Notices = append(out.Notices, "commits_since last_tag: no tag before HEAD (a first release?), so only HEAD's message and the CI's are scanned")
+		}
+		since, origin = tag, "commits_since last_tag ("+tag+")"
+	}
+
+	rr, err := repo.Range(since, s.MaxCommits)
+	if err != nil {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: the commit range could not be read (%v); only the commit messages %s gives are scanned", origin, err, c.Name))
+		return out
+	}
+	out.Walked, out.Since, out.Capped = since != "", since, rr.Capped
+	out.Messages = mergeMessages(rr.Messages, c.CommitMessages)
+	if rr.Warning != "" {
+		// A default range that cannot be walked is worth a notice, not a
+		// warning: the CI's own messages are still scanned.
+		msg := fmt.Sprintf("%s: %s. The keys of the %d commit(s) that could be read are sent.", origin, strings.TrimSuffix(rr.Warning, "."), len(rr.Messages))
+		if explicit {
+			out.Warnings = append(out.Warnings, msg)
+		} else {
+			out.Notices = append(out.Notices, msg)
+		}
+	}
+	if rr.Capped {
+		out.Notices = append(out.Notices, fmt.Sprintf("%s: the range has more than max_commits (%d) commits; only the newest %d were scanned (raise max_commits to scan more)", origin, s.MaxCommits, len(rr.Messages)))
+	}
+	if out.Walked {
+		out.Info = fmt.Sprintf("commits: %d commit message(s) scanned, since %s", len(out.Messages), origin)
+	}
+	return out
+}
+
+// mergeMessages is a followed by the messages of b that a lacks (compared
+// without surrounding white space: a CI's payload and the repository may
+// differ in a trailing newline). Commits of a with the same message all
+// stay: each is a commit scanned.
+func mergeMessages(a, b []string) []string {
+	out := append(make([]string, 0, len(a)+len(b)), a...)
+	seen := make(map[string]bool, len(a))
+	for _, m := range a {
+		seen[strings.TrimSpace(m)] = true
+	}
+	for _, m := range b {
+		if k := strings.TrimSpace(m); !seen[k] {
+			seen[k] = true
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+func shortSHA(s string) string {
+	if len(s) == 40 && strings.Trim(strings.ToLower(s), "0123456789abcdef") == "" {
+		return s[:12]
+	}
+	return s
+}

@@ -1,0 +1,127 @@
+package settings
+
+import (
+	"errors"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// FuzzLoad gives one setting any value through any source, with any extra
+// flags: Load never panics; an error is Errors naming known settings; no
+// error repeats the client secret; settings Load accepts are usable.
+func FuzzLoad(f *testing.F) {
+	rowOf := map[string]uint{}
+	for i, r := range Table() {
+		rowOf[r.Name] = uint(i)
+	}
+	seeds := []struct {
+		name   string
+		source uint8
+		value  string
+		args   string
+	}{
+		{"timeout", 3, "10", ""},
+		{"timeout", 0, "1h30m", ""},
+		{"issue_keys", 1, `["ABC-1", 2, true, null]`, ""},
+		{"issue_keys", 2, "ABC-1, DEF-2\nGHI-3", ""},
+		{"site", 3, "http://user:pw@acme.atlassian.net", ""},
+		{"site", 0, "acme", ""},
+		{"api_url", 1, "http://[::1]:8080/", ""},
+		{"client_secret", 3, "  spaced secret  ", ""},
+		{"client_secret", 0, "", "--client-secret\n"},
+		{"type", 3, "Deployment", "--gating"},
+		{"gating", 3, "true", "--type=build"},
+		{"max_commits", 2, "99999999999999999999", ""},
+		{"build_number", 1, "-0", ""},
+		{"dry_run", 0, "true", "--help"},
+		{"debug", 3, "true", "--version"},
+		{"url", 3, "https://ci.example.com/\x00", "stray"},
+		{"state", 1, "FAILURE", "--no-such-flag"},
+		{"project_keys", 3, "abc,_X,Ä", ""},
+		{"cloud_id", 3, "%zz", ""},
+		{"service_ids", 3, strings.Repeat("é", 300), ""},
+	}
+	for _, s := range seeds {
+		f.Add(rowOf[s.name], s.source, s.value, s.args, "9f8e7d")
+	}
+	f.Fuzz(func(t *testing.T, row uint, source uint8, value, args, secretPart string) {
+		rows := Table()
+		r := rows[row%uint(len(rows))]
+		secret := "Zq9-canary-" + secretPart
+		environ := []string{"JIRA_CLIENT_ID=id", "JIRA_CLIENT_SECRET=" + secret, "JIRA_SITE=acme.atlassian.net"}
+		var argv []string
+		if args != "" {
+			argv = strings.Split(args, "\n")
+		}
+		switch source % 4 {
+		case 0:
+			argv = append(argv, r.Flag()+"="+value)
+		case 1:
+			environ = append(environ, "INPUT_"+strings.ToUpper(r.Name)+"="+value)
+		case 2:
+			environ = append(environ, "PLUGIN_"+strings.ToUpper(r.Name)+"="+value)
+		case 3:
+			environ = append(environ, "JIRA_"+strings.ToUpper(r.Name)+"="+value)
+		}
+		s, err := Load(argv, environ)
+
+		// The secret in effect: the fuzzed value, when it is the secret.
+		effective := strings.TrimSpace(secret)
+		others := args + "\x00" + value
+		if s != nil && s.ClientSecret.Value() != "" {
+			effective = s.ClientSecret.Value()
+			if r.Name == "client_secret" {
+				others = args
+			}
+		}
+		if err != nil && len(effective) >= 6 && !strings.Contains(others, effective) && strings.Contains(err.Error(), effective) {
+			t.Fatalf("the error repeats the secret %q: %v", effective, err)
+		}
+
+		switch {
+		case err == nil:
+		case errors.Is(err, ErrHelp) || errors.Is(err, ErrVersion):
+			return
+		default:
+			var errs Errors
+			if !errors.As(err, &errs) || len(errs) == 0 {
+				t.Fatalf("err %T %v, want Errors", err, err)
+			}
+			for _, e := range errs {
+				if e.Setting != "flags" && e.Setting != "settings" && !known(e.Setting) {
+					t.Fatalf("error names %q, no setting", e.Setting)
+				}
+				if e.Msg == "" || !strings.HasPrefix(e.Error(), "setting "+e.Setting+": ") {
+					t.Fatalf("error %q", e.Error())
+				}
+			}
+			return
+		}
+		// Accepted settings are usable.
+		if s.Timeout <= 0 || s.GatingInterval <= 0 || s.GatingTimeout <= 0 || s.MaxCommits < 1 {
+			t.Fatalf("accepted %+v", s)
+		}
+		for _, raw := range []string{s.APIURL, s.Site} {
+			if raw == "" {
+				continue
+			}
+			u, err := url.Parse(raw)
+			if err != nil || u.User != nil || !(u.Scheme == "https" || u.Scheme == "http" && IsLoopback(u.Hostname())) {
+				t.Fatalf("accepted URL %q", raw)
+			}
+		}
+		if !s.DryRun && (strings.TrimSpace(s.ClientID) == "" || s.ClientSecret == "") {
+			t.Fatalf("accepted without credentials: %+v", s)
+		}
+	})
+}
+
+func known(name string) bool {
+	for _, r := range Table() {
+		if r.Name == name {
+			return true
+		}
+	}
+	return false
+}

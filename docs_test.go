@@ -20,8 +20,13 @@ var update = flag.Bool("update", false, "rewrite generated documentation")
 // generated sections: file -> marker name -> content.
 func generated() map[string]map[string]string {
 	return map[string]map[string]string{
-		"README.md":  {"settings": settings.MarkdownTable(settings.SnakeCase), "outputs": outputsTable()},
+		"README.md": {
+			"settings":            settings.MarkdownTable(settings.SnakeCase),
+			"outputs":             outputsTable(),
+			"bitbucket-variables": settings.MarkdownTable(settings.JiraEnv),
+		},
 		"action.yml": {"inputs": actionInputs(), "outputs": actionOutputs()},
+		"docs.md":    {"settings": settings.MarkdownTable(settings.SnakeCase)},
 	}
 }
 
@@ -36,7 +41,7 @@ var outputHelp = map[string]string{
 	"commits_scanned":    "How many commit messages were scanned for keys.",
 	"tests_total":        "Tests counted in the JUnit files (builds).",
 	"tests_failed":       "Failed tests counted in the JUnit files (builds).",
-	"gating_status":      "The final gating status (deployments with gating).",
+	"gating_status":      "The final gating status (deployments with gating): allowed, prevented, expired, invalid, timeout, or error.",
 }
 
 func outputNames() []string {

@@ -24,33 +24,6 @@ import (
 // the secret, it must never appear in anything the step prints or writes.
 const canaryToken = "tok-CANARY-app-5e4d3c"
 
-// retryClock is a fake clock for the HTTP retries: waits are recorded and
-// move the clock on at once.
-type retryClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
-
-func (c *retryClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *retryClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-func (c *retryClock) elapsed(start time.Time) time.Duration { return c.Now().Sub(start) }
-
 type logLines struct {
 	mu sync.Mutex
 	b  strings.Builder
@@ -215,7 +188,7 @@ func (p failurePath) run(t *testing.T, ci ciVariant, extra ...string) stepRun {
 	dir := t.TempDir()
 	env := append(ci.env(t, dir),
 		ci.prefix+"CLIENT_ID=client-1", ci.prefix+"CLIENT_SECRET="+canary, ci.prefix+"SITE="+url, ci.prefix+"API_URL="+url)
-	clock := &retryClock{now: time.Now()}
+	clock := fakejira.NewClock(time.Now())
 	start := clock.Now()
 	retry := jira.Retry{Now: clock.Now, Sleep: clock.Sleep}
 	if p.realTime {
@@ -234,8 +207,8 @@ func (p failurePath) run(t *testing.T, ci ciVariant, extra ...string) stepRun {
 		Now: func() time.Time { return fixedNow }, HTTPClient: hc, Version: "test"})
 	r := stepRun{result: result{code: code, stdout: out.String(), stderr: errb.String(), dir: dir},
 		retryLog: rlog.String(), took: time.Since(began)}
-	if !p.realTime && clock.elapsed(start) > 60*time.Second {
-		t.Errorf("the retries took %v of the fake clock; the timeout is 60s", clock.elapsed(start))
+	if !p.realTime && clock.Now().Sub(start) > 60*time.Second {
+		t.Errorf("the retries took %v of the fake clock; the timeout is 60s", clock.Now().Sub(start))
 	}
 	return r
 }
@@ -323,7 +296,7 @@ func TestSubmitSurvivesTransientFailures(t *testing.T) {
 	srv := scripted(t, fakejira.WithScript(fakejira.EndpointBuilds,
 		fakejira.ErrorResponse(503, "Service is unavailable due to maintenance"), fakejira.RetryAfter(429, 1)))
 	dir, env := pushEnv(t, srv)
-	clock := &retryClock{now: time.Now()}
+	clock := fakejira.NewClock(time.Now())
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), Env{Environ: env, WorkDir: dir, Stdout: &out, Stderr: &errb,
 		Now: func() time.Time { return fixedNow }, Version: "test",
@@ -340,8 +313,8 @@ func TestSubmitSurvivesTransientFailures(t *testing.T) {
 	if len(bodies) != 3 || !bytes.Equal(bodies[0], bodies[1]) || !bytes.Equal(bodies[0], bodies[2]) {
 		t.Fatalf("%d submissions; identical: %v", len(bodies), len(bodies) == 3 && bytes.Equal(bodies[0], bodies[2]))
 	}
-	if len(clock.waits) != 2 || clock.waits[1] != time.Second {
-		t.Errorf("waits %v; want the second to be Retry-After's 1s", clock.waits)
+	if len(clock.Waits()) != 2 || clock.Waits()[1] != time.Second {
+		t.Errorf("waits %v; want the second to be Retry-After's 1s", clock.Waits())
 	}
 }
 

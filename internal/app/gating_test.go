@@ -4,42 +4,16 @@ import (
 	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jira-cicd/jira-cicd/internal/jira/fakejira"
 )
 
-// fakeClock starts at fixedNow; Sleep advances it at once, so a gating
-// wait of minutes takes milliseconds.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
 // runGated is runStep with the fake clock.
-func runGated(t *testing.T, dir string, environ []string) (result, *fakeClock) {
+func runGated(t *testing.T, dir string, environ []string) (result, *fakejira.Clock) {
 	t.Helper()
-	clk := &fakeClock{now: fixedNow}
+	clk := fakejira.NewClock(fixedNow)
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), Env{
 		Environ: environ, WorkDir: dir, Stdout: &out, Stderr: &errb,
@@ -97,8 +71,8 @@ func TestGatingWaitsUntilAllowed(t *testing.T) {
 			t.Errorf("stdout lacks %q:\n%s", line, r.stdout)
 		}
 	}
-	if len(clk.sleeps) != 2 || clk.sleeps[0] != 30*time.Second {
-		t.Errorf("sleeps %v", clk.sleeps)
+	if len(clk.Waits()) != 2 || clk.Waits()[0] != 30*time.Second {
+		t.Errorf("sleeps %v", clk.Waits())
 	}
 	if output(r, "gating_status") != "allowed" || output(r, "sent") != "true" {
 		t.Errorf("outputs:\n%s", r.file("output"))
@@ -157,7 +131,7 @@ func TestGatingFailsAtItsTimeout(t *testing.T) {
 		!strings.Contains(r.stdout, `::error::no gating decision within gating_timeout (2m0s): Jira's last status was "awaiting"`) {
 		t.Errorf("stdout:\n%s", r.stdout)
 	}
-	if got := clk.now.Sub(fixedNow); got != 2*time.Minute {
+	if got := clk.Now().Sub(fixedNow); got != 2*time.Minute {
 		t.Errorf("waited %s", got)
 	}
 	if output(r, "gating_status") != "timeout" {
@@ -256,7 +230,7 @@ func TestGatingDryRunDoesNotPoll(t *testing.T) {
 	env := []string{"PLUGIN_DRY_RUN=true", "PLUGIN_ISSUE_KEYS=ABC-1", "PLUGIN_PIPELINE_ID=p", "PLUGIN_BUILD_NUMBER=3",
 		"PLUGIN_URL=https://ci.example.com/3", "PLUGIN_ENVIRONMENT=prod", "PLUGIN_GATING=true"}
 	r, clk := runGated(t, dir, env)
-	if r.code != ExitOK || !strings.Contains(r.stdout, `"initiate_deployment_gating"`) || len(clk.sleeps) != 0 {
+	if r.code != ExitOK || !strings.Contains(r.stdout, `"initiate_deployment_gating"`) || len(clk.Waits()) != 0 {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.stdout, r.stderr)
 	}
 	if err := fakejira.ValidateBody("deployments", []byte(r.stdout)); err != nil {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,32 +19,8 @@ const (
 	gSeq        = 42
 )
 
-// clock is a fake clock: Sleep advances it at once.
-type gatingClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	sleeps []time.Duration
-}
-
-func newGatingClock() *gatingClock {
-	return &gatingClock{now: time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)}
-}
-
-func (c *gatingClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *gatingClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.sleeps = append(c.sleeps, d)
-	c.now = c.now.Add(d)
-	return nil
+func newGatingClock() *fakejira.Clock {
+	return fakejira.NewClock(time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC))
 }
 
 func gatingClient(ctx context.Context, srv *fakejira.Server) *jira.Client {
@@ -77,7 +52,7 @@ type gatingWaitResult struct {
 	res   jira.GatingResult
 	err   error
 	polls []jira.GatingPoll
-	clock *gatingClock
+	clock *fakejira.Clock
 }
 
 func waitGating(t *testing.T, srv *fakejira.Server, w jira.GatingWait) gatingWaitResult {
@@ -113,7 +88,7 @@ func TestGatingWaitsForAllowed(t *testing.T) {
 		!r.polls[2].Final || r.polls[2].Status != "allowed" {
 		t.Errorf("progress %+v", r.polls)
 	}
-	if got := r.clock.sleeps; len(got) != 2 || got[0] != 30*time.Second {
+	if got := r.clock.Waits(); len(got) != 2 || got[0] != 30*time.Second {
 		t.Errorf("sleeps %v", got)
 	}
 	// Path segments escaped: the slashes of the pipeline id and the space.
@@ -161,7 +136,7 @@ func TestGatingTimeout(t *testing.T) {
 		t.Errorf("%d polls, %d requests", r.res.Polls, srv.Count(fakejira.EndpointGating))
 	}
 	want := []time.Duration{300 * time.Millisecond, 300 * time.Millisecond, 300 * time.Millisecond, 100 * time.Millisecond}
-	if got := r.clock.sleeps; len(got) != len(want) || got[3] != want[3] || got[0] != want[0] {
+	if got := r.clock.Waits(); len(got) != len(want) || got[3] != want[3] || got[0] != want[0] {
 		t.Errorf("sleeps %v, want %v", got, want)
 	}
 	last := r.polls[len(r.polls)-1]

@@ -91,26 +91,12 @@ func (p Retry) withDefaults() Retry {
 		p.Now = time.Now
 	}
 	if p.Sleep == nil {
-		p.Sleep = sleep
+		p.Sleep = SleepContext
 	}
 	if p.Rand == nil {
 		p.Rand = rand.Int64N
 	}
 	return p
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }
 
 // backoff is the wait after the given number of tries, with jitter: between

@@ -14,44 +14,12 @@ import (
 	"github.com/jira-cicd/jira-cicd/internal/jira/fakejira"
 )
 
-// retryClock is a fake clock for the retry policy: Sleep records the wait
-// and moves the clock on, at once.
-type retryClock struct {
-	mu    sync.Mutex
-	now   time.Time
-	waits []time.Duration
-}
-
-func newRetryClock() *retryClock {
-	// A whole second, so that HTTP dates (whole seconds) compare exactly.
-	return &retryClock{now: time.Now().Truncate(time.Second)}
-}
-
-func (c *retryClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *retryClock) Sleep(ctx context.Context, d time.Duration) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.waits = append(c.waits, d)
-	c.now = c.now.Add(d)
-	return nil
-}
-
-func (c *retryClock) Waits() []time.Duration {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Duration(nil), c.waits...)
-}
+// newRetryClock starts on a whole second, so that HTTP dates (whole
+// seconds) compare exactly.
+func newRetryClock() *fakejira.Clock { return fakejira.NewClock(time.Now().Truncate(time.Second)) }
 
 // policy is the default policy on the fake clock.
-func (c *retryClock) policy() jira.Retry {
+func policy(c *fakejira.Clock) jira.Retry {
 	return jira.Retry{Now: c.Now, Sleep: c.Sleep}
 }
 
@@ -62,7 +30,7 @@ const (
 
 type retryEnv struct {
 	srv   *fakejira.Server
-	clock *retryClock
+	clock *fakejira.Clock
 	log   *lines
 	c     *jira.Client
 }
@@ -86,7 +54,7 @@ func retrying(t *testing.T, cloudID string, opts ...fakejira.Option) *retryEnv {
 	e := &retryEnv{clock: newRetryClock(), log: &lines{}}
 	e.srv = fakejira.New(t, append([]fakejira.Option{fakejira.WithClientCredentials("client-1", canarySecret),
 		fakejira.WithAccessToken(canaryToken)}, opts...)...)
-	hc := jira.NewHTTPClient(jira.WithRetry(e.clock.policy()), jira.WithLog(e.log.add))
+	hc := jira.NewHTTPClient(jira.WithRetry(policy(e.clock)), jira.WithLog(e.log.add))
 	t.Cleanup(hc.CloseIdleConnections)
 	e.c = jira.New(context.Background(), jira.Config{
 		APIURL: e.srv.URL, Site: e.srv.URL, CloudID: cloudID, ClientID: "client-1", ClientSecret: canarySecret,
@@ -367,7 +335,7 @@ func TestAttemptsBoundTheRetries(t *testing.T) {
 func TestSlowAnswerIsRetried(t *testing.T) {
 	srv := fakejira.New(t, fakejira.WithScript(fakejira.EndpointBuilds, fakejira.Delayed(time.Hour)))
 	clock := newRetryClock()
-	hc := jira.NewHTTPClient(jira.WithRetry(clock.policy()), jira.WithAttemptTimeout(100*time.Millisecond))
+	hc := jira.NewHTTPClient(jira.WithRetry(policy(clock)), jira.WithAttemptTimeout(100*time.Millisecond))
 	c := jira.New(context.Background(), jira.Config{APIURL: srv.URL, CloudID: srv.CloudID,
 		ClientID: srv.ClientID, ClientSecret: srv.ClientSecret, HTTPClient: hc})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

@@ -31,7 +31,7 @@ func clientFor(apiURL string, hc *http.Client) *jira.Client {
 func TestDNSFailure(t *testing.T) {
 	dns := fakejira.NewNXDomain(t)
 	clock := newRetryClock()
-	hc := jira.NewHTTPClient(jira.WithResolver(dns.Resolver), jira.WithRetry(clock.policy()))
+	hc := jira.NewHTTPClient(jira.WithResolver(dns.Resolver), jira.WithRetry(policy(clock)))
 	srv := fakejira.New(t, fakejira.WithClientCredentials("client-1", canarySecret))
 	for _, tt := range []struct {
 		apiURL, cloudID, op, setting string
@@ -82,7 +82,7 @@ func TestTLSFailure(t *testing.T) {
 	defer srv.Close()
 
 	clock := newRetryClock()
-	c := clientFor(srv.URL, jira.NewHTTPClient(jira.WithRetry(clock.policy())))
+	c := clientFor(srv.URL, jira.NewHTTPClient(jira.WithRetry(policy(clock))))
 	_, err := c.CloudID(context.Background())
 	if err == nil || requests.Load() != 0 {
 		t.Fatalf("err %v after %d requests", err, requests.Load())
@@ -110,7 +110,7 @@ func TestNotTLS(t *testing.T) {
 	srv := httptest.NewServer(http.NotFoundHandler())
 	defer srv.Close()
 	clock := newRetryClock()
-	c := clientFor(strings.Replace(srv.URL, "http://", "https://", 1), jira.NewHTTPClient(jira.WithRetry(clock.policy())))
+	c := clientFor(strings.Replace(srv.URL, "http://", "https://", 1), jira.NewHTTPClient(jira.WithRetry(policy(clock))))
 	_, err := c.CloudID(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "does not speak TLS") || len(clock.Waits()) != 0 {
 		t.Fatalf("err %v, waits %v", err, clock.Waits())
@@ -121,7 +121,7 @@ func TestNotTLS(t *testing.T) {
 func TestPlainHTTPOnlyToLoopback(t *testing.T) {
 	var dialed atomic.Bool
 	clock := newRetryClock()
-	hc := jira.NewHTTPClient(jira.WithRetry(clock.policy()), jira.WithTransport(func(tr *http.Transport) {
+	hc := jira.NewHTTPClient(jira.WithRetry(policy(clock)), jira.WithTransport(func(tr *http.Transport) {
 		tr.DialContext = func(context.Context, string, string) (net.Conn, error) {
 			dialed.Store(true)
 			return nil, errors.New("no network in tests")
@@ -279,7 +279,7 @@ func TestProxy(t *testing.T) {
 	defer proxy.Close()
 	pu, _ := url.Parse(proxy.URL)
 	clock := newRetryClock()
-	c := clientFor("https://api.jira-cicd-test.example", jira.NewHTTPClient(jira.WithProxy(http.ProxyURL(pu)), jira.WithRetry(clock.policy())))
+	c := clientFor("https://api.jira-cicd-test.example", jira.NewHTTPClient(jira.WithProxy(http.ProxyURL(pu)), jira.WithRetry(policy(clock))))
 	_, err := c.CloudID(context.Background())
 	if err == nil {
 		t.Fatal("no error through a refusing proxy")

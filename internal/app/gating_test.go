@@ -98,8 +98,13 @@ func TestGatingPreventedFailsWithTheIssueLinks(t *testing.T) {
 	if !strings.Contains(r.stdout, want) {
 		t.Errorf("stdout lacks %q:\n%s", want, r.stdout)
 	}
-	if output(r, "gating_status") != "prevented" || !strings.Contains(r.file("summary"), "browse/CHG-12") {
+	if output(r, "gating_status") != "prevented" || !strings.Contains(r.file("summary"), "browse/CHG-12") ||
+		!strings.Contains(r.file("summary"), "not allowed by gating") {
 		t.Errorf("outputs:\n%s\nsummary:\n%s", r.file("output"), r.file("summary"))
+	}
+	// The final line says the gate's answer, not just that Jira took the record.
+	if !strings.Contains(r.stdout, "; gating: prevented (Jira's gating prevented the deployment") {
+		t.Errorf("final line lacks the gating answer:\n%s", r.stdout)
 	}
 
 	for _, status := range []string{"expired", "invalid"} {

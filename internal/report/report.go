@@ -209,7 +209,16 @@ func summaryLine(o Outcome) string {
 	}
 	switch o.Status {
 	case "sent":
-		return fmt.Sprintf("jira-cicd: sent %s %q (%s) for %s", what, o.DisplayName, o.State, keys)
+		line := fmt.Sprintf("jira-cicd: sent %s %q (%s) for %s", what, o.DisplayName, o.State, keys)
+		if o.GatingStatus != "" {
+			// Jira took the record; whether the deployment may go on is the
+			// gate's answer.
+			line += "; gating: " + o.GatingStatus
+			if o.Message != "" {
+				line += " (" + o.Message + ")"
+			}
+		}
+		return line
 	case "dry-run":
 		return fmt.Sprintf("jira-cicd: dry run, would send %s %q (%s) for %s", what, o.DisplayName, o.State, keys)
 	case "skipped":
@@ -240,6 +249,9 @@ func (r *Reporter) githubReports(o Outcome) error {
 func Markdown(o Outcome) string {
 	var b strings.Builder
 	title := map[string]string{"sent": "sent to Jira", "dry-run": "dry run (nothing sent)", "skipped": "nothing sent", "failed": "not sent"}[o.Status]
+	if o.GatingStatus != "" && o.GatingStatus != "allowed" {
+		title += ", not allowed by gating"
+	}
 	fmt.Fprintf(&b, "### Jira %s: %s\n\n", o.Kind, title)
 	if o.Message != "" {
 		fmt.Fprintf(&b, "%s\n\n", o.Message)

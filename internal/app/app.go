@@ -125,26 +125,8 @@ func (r *run) run(ctx context.Context) int {
 		Site: s.Site,
 	}
 
-	scan := scanCommits(s, c, r.workspace())
-	for _, w := range scan.Warnings {
-		rep.Warningf("%s", w)
-	}
-	for _, n := range scan.Notices {
-		rep.Noticef("%s", n)
-	}
-	if scan.Info != "" {
-		rep.Infof("%s", scan.Info)
-	}
-	r.out.CommitsScanned = len(scan.Messages)
-	tests := r.testInfo(plan.Kind)
-
-	found := record.Keys(s, c, scan.Messages)
-	keys := make([]string, len(found))
-	for i, f := range found {
-		keys[i] = f.Key
-	}
-	r.out.Keys = keys
-	if len(found) == 0 && !(plan.Kind == settings.Deployment && len(s.ServiceIDs) > 0) {
+	keys := r.keys()
+	if len(keys) == 0 && !(plan.Kind == settings.Deployment && len(s.ServiceIDs) > 0) {
 		r.out.Status = "skipped"
 		r.out.Message = "no Jira issue keys found in issue_keys, the branch, the pull request title or the commit messages"
 		if s.Gating && !s.DryRun {
@@ -156,9 +138,9 @@ func (r *run) run(ctx context.Context) int {
 		rep.Noticef("%s; nothing is sent to Jira", r.out.Message)
 		return r.finish(ExitOK)
 	}
-	rep.Infof("issue keys: %s", describeKeys(found))
 
-	product := "jira-cicd " + r.env.Version
+	tests := r.testInfo(plan.Kind)
+	product := r.product()
 	var body record.Body
 	if plan.Kind == settings.Deployment {
 		body = plan.Deployment(keys, product)
@@ -171,20 +153,61 @@ func (r *run) run(ctx context.Context) int {
 	r.out.Keys = body.Keys
 
 	if s.DryRun {
-		var v any = body.Builds
-		if body.Deployments != nil {
-			v = body.Deployments
-		}
-		enc := json.NewEncoder(r.env.Stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(v); err != nil {
-			rep.Errorf("writing the record: %v", err)
-			return ExitFailure
-		}
-		r.out.Status = "dry-run"
-		return r.finish(ExitOK)
+		return r.dryRun(body)
 	}
+	return r.send(ctx, plan, body)
+}
 
+// product names this tool to Jira (providerMetadata, User-Agent).
+func (r *run) product() string { return "jira-cicd " + r.env.Version }
+
+// keys scans the commits and returns the issue keys found, most relevant
+// first, after printing them with where each came from.
+func (r *run) keys() []string {
+	scan := scanCommits(r.s, r.c, r.workspace())
+	for _, w := range scan.Warnings {
+		r.rep.Warningf("%s", w)
+	}
+	for _, n := range scan.Notices {
+		r.rep.Noticef("%s", n)
+	}
+	if scan.Info != "" {
+		r.rep.Infof("%s", scan.Info)
+	}
+	r.out.CommitsScanned = len(scan.Messages)
+
+	found := record.Keys(r.s, r.c, scan.Messages)
+	keys := make([]string, len(found))
+	for i, f := range found {
+		keys[i] = f.Key
+	}
+	r.out.Keys = keys
+	if len(found) > 0 {
+		r.rep.Infof("issue keys: %s", describeKeys(found))
+	}
+	return keys
+}
+
+// dryRun prints the exact body that would be sent, alone on stdout.
+func (r *run) dryRun(body record.Body) int {
+	var v any = body.Builds
+	if body.Deployments != nil {
+		v = body.Deployments
+	}
+	enc := json.NewEncoder(r.env.Stdout)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		r.rep.Errorf("writing the record: %v", err)
+		return ExitFailure
+	}
+	r.out.Status = "dry-run"
+	return r.finish(ExitOK)
+}
+
+// send submits the record, reports Jira's answer, and waits for the gate
+// when gating is on.
+func (r *run) send(ctx context.Context, plan record.Plan, body record.Body) int {
+	s, rep := r.s, r.rep
 	// The network starts here: the compiled-in CA roots (used when the system
 	// has none, as in the scratch image) are parsed now, not at every start.
 	jira.UseBundledRoots()
@@ -198,10 +221,11 @@ func (r *run) run(ctx context.Context) int {
 		ClientSecret: s.ClientSecret.Value(),
 		HTTPClient:   r.httpClient(),
 		OnToken:      rep.Mask,
-		UserAgent:    product,
+		UserAgent:    r.product(),
 	})
 	submitCtx, cancel := context.WithTimeout(ctx, s.Timeout)
 	var res jira.Result
+	var err error
 	if body.Deployments != nil {
 		res, err = client.SubmitDeployments(submitCtx, *body.Deployments)
 	} else {

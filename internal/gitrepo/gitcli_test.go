@@ -252,21 +252,8 @@ func mustGit(t *testing.T, dir string, stdin []byte, args ...string) string {
 
 func snapshotDelta(t *testing.T, dir string) []string {
 	t.Helper()
+	out := rangeSnapshot(t, dir, []string{"", "v0.3.0", "side", "light", "HEAD~30"}, 7)
 	r := open(t, dir)
-	var out []string
-	h, err := r.Head()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out = append(out, fmt.Sprintf("head %+v", h))
-	tag, err := r.LastTag()
-	out = append(out, fmt.Sprintf("lasttag %q %v", tag, err))
-	for _, since := range []string{"", "v0.3.0", "side", "light", "HEAD~30"} {
-		res, err := r.Range(since, 0)
-		out = append(out, fmt.Sprintf("range %q: %v %q %v %v %q", since, res.SHAs, res.Messages, res.Capped, err, res.Warning))
-		res, err = r.Range(since, 7)
-		out = append(out, fmt.Sprintf("range %q max 7: %v %v %v %q", since, res.SHAs, res.Capped, err, res.Warning))
-	}
 	for _, rev := range []string{"v0.3.0", "side", "HEAD~5"} {
 		m, err := r.CommitMessage(rev)
 		out = append(out, fmt.Sprintf("message %q: %q %v", rev, m, err))

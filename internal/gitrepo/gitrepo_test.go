@@ -576,7 +576,7 @@ func TestPackedObjects(t *testing.T) {
 	cs = append(cs, gittest.Commit{Message: "SIDE\n", Parents: []int{10}, Branch: "side"},
 		gittest.Commit{Message: "Merge\n", Parents: []int{24, 25}})
 	repo := gittest.Build(t, cs)
-	loose := rangeSnapshot(t, repo.Dir)
+	loose := rangeSnapshot(t, repo.Dir, looseSinces)
 	repo.Pack(t)
 	if entries, _ := filepath.Glob(filepath.Join(repo.Dir, ".git", "objects", "pack", "*.pack")); len(entries) != 1 {
 		t.Fatalf("packs: %v", entries)
@@ -585,11 +585,14 @@ func TestPackedObjects(t *testing.T) {
 	if len(r.db.packs) != 1 {
 		t.Fatalf("the reader sees %d packs", len(r.db.packs))
 	}
-	diffSnapshots(t, rangeSnapshot(t, repo.Dir), loose)
+	diffSnapshots(t, rangeSnapshot(t, repo.Dir, looseSinces), loose)
 }
 
-// rangeSnapshot records what the API says about a repository.
-func rangeSnapshot(t *testing.T, dir string) []string {
+var looseSinces = []string{"", "v0.3.0", "side", "HEAD~3", "HEAD~20"}
+
+// rangeSnapshot records what the API says about a repository: HEAD, the last
+// tag, and the range since each of sinces, whole and capped at each of maxes.
+func rangeSnapshot(t *testing.T, dir string, sinces []string, maxes ...int) []string {
 	t.Helper()
 	r := open(t, dir)
 	var out []string
@@ -600,9 +603,13 @@ func rangeSnapshot(t *testing.T, dir string) []string {
 	out = append(out, fmt.Sprintf("head %+v", h))
 	tag, err := r.LastTag()
 	out = append(out, fmt.Sprintf("lasttag %q %v", tag, err))
-	for _, since := range []string{"", "v0.3.0", "side", "HEAD~3", "HEAD~20"} {
+	for _, since := range sinces {
 		res, err := r.Range(since, 0)
 		out = append(out, fmt.Sprintf("range %q: %v %q %v %v %q", since, res.SHAs, res.Messages, res.Capped, err, res.Warning))
+		for _, max := range maxes {
+			res, err = r.Range(since, max)
+			out = append(out, fmt.Sprintf("range %q max %d: %v %v %v %q", since, max, res.SHAs, res.Capped, err, res.Warning))
+		}
 	}
 	return out
 }

@@ -155,7 +155,7 @@ func TestEveryRequestIsRetried(t *testing.T) {
 		fakejira.WithScript(fakejira.EndpointDeployments, fakejira.ErrorResponse(504, "gateway timeout"), fakejira.Dropped()),
 		fakejira.WithScript(fakejira.EndpointGating, fakejira.RetryAfter(503, 2), fakejira.ErrorResponse(429, "slow down")))
 	ctx := context.Background()
-	d := gatedOne()
+	d := gatedDeployment()
 	if _, err := e.c.SubmitDeployments(ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -177,18 +177,6 @@ func TestEveryRequestIsRetried(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}
 	}
-}
-
-func gatedOne() jira.DeploymentsRequest {
-	return jira.DeploymentsRequest{Deployments: []jira.Deployment{{
-		SchemaVersion: "1.0", DeploymentSequenceNumber: 9, UpdateSequenceNumber: 1,
-		Associations: []jira.Association{{AssociationType: jira.AssocIssues, Values: []string{"ABC-1"}}},
-		DisplayName:  "Deploy #9", URL: "https://ci.example.com/9", Description: "Deploy #9",
-		LastUpdated: "2026-11-29T12:00:00.000Z", State: "pending",
-		Pipeline:    jira.Pipeline{ID: "acme/app/deploy", DisplayName: "Deploy", URL: "https://ci.example.com/deploy"},
-		Environment: jira.Environment{ID: "production", DisplayName: "production", Type: "production"},
-		Commands:    []jira.Command{{Command: jira.CommandGating}},
-	}}}
 }
 
 // 400, 401, 403, 404 and 413 are final: one try, and a message that says

@@ -339,6 +339,9 @@ func isTimeout(err error) bool {
 // isNotTLS reports a server that answered a TLS handshake in plain text (Go
 // turns a plain HTTP answer into an error without a type).
 func isNotTLS(err error) bool {
+	if err == nil {
+		return false
+	}
 	var rh tls.RecordHeaderError
 	return errors.As(err, &rh) || strings.Contains(err.Error(), "server gave HTTP response to HTTPS client") ||
 		strings.Contains(err.Error(), "first record does not look like a TLS handshake")

@@ -5,6 +5,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/jira-cicd/jira-cicd/internal/jira"
 )
 
 // FuzzLoad gives one setting any value through any source, with any extra
@@ -107,7 +109,7 @@ func FuzzLoad(f *testing.F) {
 				continue
 			}
 			u, err := url.Parse(raw)
-			if err != nil || u.User != nil || !(u.Scheme == "https" || u.Scheme == "http" && IsLoopback(u.Hostname())) {
+			if err != nil || u.User != nil || !(u.Scheme == "https" || u.Scheme == "http" && jira.IsLoopback(u.Hostname())) {
 				t.Fatalf("accepted URL %q", raw)
 			}
 		}

@@ -40,7 +40,7 @@ func scanCommits(s *settings.Settings, c cienv.Context, dir string) commitScan {
 		since = strings.TrimSpace(c.PreviousSHA)
 		origin = fmt.Sprintf("the previous commit %s (from %s)", shortSHA(since), c.Name)
 	}
-	if since == "" || strings.Trim(since, "0") == "" {
+	if since == "" || cienv.IsZeroSHA(since) {
 		if explicit {
 			out.Notices = append(out.Notices, fmt.Sprintf("commits_since %s names no commit (a new branch): only the commit messages %s gives are scanned", since, c.Name))
 		}

@@ -113,14 +113,14 @@ func first(getenv Getenv, names ...string) string {
 	return ""
 }
 
-// isZeroSHA reports the all-zero sha CIs give for "no previous commit".
-func isZeroSHA(s string) bool {
+// IsZeroSHA reports the all-zero sha CIs give for "no previous commit".
+func IsZeroSHA(s string) bool {
 	return s != "" && strings.Trim(s, "0") == ""
 }
 
 // noZero returns s, or "" for the all-zero sha.
 func noZero(s string) string {
-	if isZeroSHA(s) {
+	if IsZeroSHA(s) {
 		return ""
 	}
 	return s

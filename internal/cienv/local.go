@@ -17,10 +17,10 @@ func readLocal(wd string) Context {
 		c.Warnings = append(c.Warnings, fmt.Sprintf("no CI detected and no git repository readable in %s (%v)", wd, err))
 		return c
 	}
+	defer repo.Close()
 	fillFromHead(&c, repo)
-	origin := repo.OriginURL()
-	c.RepoURL = WebURL(origin)
-	c.RepoName = repoName(origin)
+	c.RepoURL = WebURL(repo.OriginURL())
+	c.RepoName = repoName(c.RepoURL)
 	if c.RepoName == "" {
 		c.RepoName = filepath.Base(wd)
 	}
@@ -87,12 +87,10 @@ func WebURL(remote string) string {
 	return ""
 }
 
-func repoName(remote string) string {
-	u := WebURL(remote)
-	if u == "" {
-		return ""
-	}
-	parts := strings.SplitN(u, "/", 4)
+// repoName is the owner/name path of a repository's web URL ("" when it
+// has none).
+func repoName(webURL string) string {
+	parts := strings.SplitN(webURL, "/", 4)
 	if len(parts) < 4 {
 		return ""
 	}

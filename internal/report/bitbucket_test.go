@@ -33,7 +33,7 @@ func TestPipeResult(t *testing.T) {
 	if err := r.Finish(o); err != nil {
 		t.Fatal(err)
 	}
-	got, raw := readPipeResult(t, dir)
+	got, _ := readPipeResult(t, dir)
 	want := pipeResult{
 		Status: "sent", Sent: true, IssueKeys: []string{"ABC-1", "DEF-2"}, UnknownIssueKeys: []string{"DEF-2"},
 		Record: pipeRecord{Type: "deployment", State: "successful", DisplayName: "acme/app #16",
@@ -53,7 +53,7 @@ func TestPipeResult(t *testing.T) {
 	if err := r.Finish(Outcome{Status: "skipped", Kind: "build", Message: "no keys"}); err != nil {
 		t.Fatal(err)
 	}
-	got, raw = readPipeResult(t, dir)
+	got, raw := readPipeResult(t, dir)
 	if got.Sent || got.Status != "skipped" || got.Message != "no keys" || got.Record.Environment != nil ||
 		!strings.Contains(raw, `"issue_keys": []`) || !strings.Contains(raw, `"unknown_issue_keys": []`) {
 		t.Errorf("skipped result:\n%s", raw)

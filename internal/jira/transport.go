@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/jira-cicd/jira-cicd/internal/netrule"
 )
 
 // Option configures NewHTTPClient.
@@ -103,7 +105,7 @@ func checkScheme(u *url.URL) error {
 	switch {
 	case u.Scheme == "https":
 		return nil
-	case u.Scheme == "http" && IsLoopback(u.Hostname()):
+	case u.Scheme == "http" && netrule.IsLoopback(u.Hostname()):
 		return nil
 	case u.Scheme == "http":
 		return &PolicyError{Msg: fmt.Sprintf("refused to send a request over plain http to %s: only https is used (http only for loopback hosts)", u.Host)}
@@ -138,15 +140,4 @@ type ProxyError struct {
 
 func (e *ProxyError) Error() string {
 	return fmt.Sprintf("the proxy %s refused to connect to %s (HTTP %d %s)", e.Proxy, e.Target, e.Status, http.StatusText(e.Status))
-}
-
-// IsLoopback reports whether host is localhost or a loopback address: the
-// only hosts plain http may reach (local fakes in tests). The settings check
-// URLs with it too, so the two rules cannot drift apart.
-func IsLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

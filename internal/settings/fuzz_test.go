@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jira-cicd/jira-cicd/internal/jira"
+	"github.com/jira-cicd/jira-cicd/internal/netrule"
 )
 
 // FuzzLoad gives one setting any value through any source, with any extra
@@ -109,7 +109,7 @@ func FuzzLoad(f *testing.F) {
 				continue
 			}
 			u, err := url.Parse(raw)
-			if err != nil || u.User != nil || !(u.Scheme == "https" || u.Scheme == "http" && jira.IsLoopback(u.Hostname())) {
+			if err != nil || u.User != nil || !(u.Scheme == "https" || u.Scheme == "http" && netrule.IsLoopback(u.Hostname())) {
 				t.Fatalf("accepted URL %q", raw)
 			}
 		}

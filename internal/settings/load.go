@@ -13,7 +13,7 @@ import (
 	env "github.com/caarlos0/env/v10"
 
 	"github.com/jira-cicd/jira-cicd/internal/issuekeys"
-	"github.com/jira-cicd/jira-cicd/internal/jira"
+	"github.com/jira-cicd/jira-cicd/internal/netrule"
 	"github.com/jira-cicd/jira-cicd/internal/state"
 )
 
@@ -288,7 +288,7 @@ func checkURL(raw string) (string, error) {
 	if u.User != nil {
 		return "", fmt.Errorf("a URL with credentials in it is not accepted; use client_id and client_secret")
 	}
-	if u.Scheme == "http" && !jira.IsLoopback(u.Hostname()) {
+	if u.Scheme == "http" && !netrule.IsLoopback(u.Hostname()) {
 		return "", fmt.Errorf("%q uses plain http; only https is accepted (http only for loopback hosts)", raw)
 	}
 	return strings.TrimRight(u.String(), "/"), nil

@@ -129,10 +129,10 @@ func TestGitHubPushBuildEndToEnd(t *testing.T) {
 		ref["ref"].(map[string]any)["name"] != "feature/OPS-7-deploy" {
 		t.Errorf("references = %v", ref)
 	}
-	out := r.file("output")
-	for _, want := range []string{"issue_keys<<", "OPS-7,GHI-3,ABC-1,DEF-2", "sent<<", "true", "type<<", "build", "pipeline_id<<"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("GITHUB_OUTPUT lacks %q:\n%s", want, out)
+	for name, want := range map[string]string{"issue_keys": "OPS-7,GHI-3,ABC-1,DEF-2", "sent": "true", "type": "build",
+		"pipeline_id": "Codertocat/Hello-World/.github/workflows/ci.yml"} {
+		if got := output(r, name); got != want {
+			t.Errorf("output %s = %q, want %q:\n%s", name, got, want, r.file("output"))
 		}
 	}
 	if s := r.file("summary"); !strings.Contains(s, "["+"OPS-7]("+srv.URL+"/browse/OPS-7)") || !strings.Contains(s, "sent to Jira") {

@@ -3,6 +3,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -233,9 +234,19 @@ func (r *run) dryRun(ctx context.Context, body record.Body) int {
 	if body.Deployments != nil {
 		v = body.Deployments
 	}
-	enc := json.NewEncoder(r.env.Stdout)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
+		r.rep.Errorf("writing the record: %v", err)
+		return ExitFailure
+	}
+	// The record is JSON: its text can't add a line, and indented, no line
+	// starts with "::". GitHub's runner also takes "##[" anywhere in a line
+	// as a command; '#' occurs only inside strings, where \u0023 is the same
+	// JSON.
+	out := bytes.ReplaceAll(b.Bytes(), []byte("##["), []byte(`#\u0023[`))
+	if _, err := r.env.Stdout.Write(out); err != nil {
 		r.rep.Errorf("writing the record: %v", err)
 		return ExitFailure
 	}

@@ -403,3 +403,33 @@ func TestHostileValuesStayInert(t *testing.T) {
 		t.Errorf("outputs:\n%s", r.file("output"))
 	}
 }
+
+// The dry run's record goes to stdout, which GitHub's runner reads for
+// commands: JSON keeps every value on its line, and "##[" (a command anywhere
+// in a line) is written as the same JSON without it.
+func TestDryRunRecordIsInert(t *testing.T) {
+	dir := t.TempDir()
+	name := "##[add-mask]x\n::warning::y \x1b[31m"
+	r := runStep(t, dir, nil, []string{"PLUGIN_DRY_RUN=true", "PLUGIN_ISSUE_KEYS=ABC-1", "PLUGIN_PIPELINE_ID=p",
+		"PLUGIN_BUILD_NUMBER=3", "PLUGIN_URL=https://ci.example.com/3", "PLUGIN_DISPLAY_NAME=" + name})
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, "##[") || strings.Contains(r.stdout, "\n::") || strings.Contains(r.stdout, "\x1b") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	var body struct {
+		Builds []struct {
+			DisplayName string `json:"displayName"`
+		} `json:"builds"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &body); err != nil || len(body.Builds) != 1 {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if got := body.Builds[0].DisplayName; !strings.HasPrefix(got, "##[add-mask]x") {
+		t.Errorf("displayName = %q", got)
+	}
+	if err := fakejira.ValidateBody("builds", []byte(r.stdout)); err != nil {
+		t.Errorf("invalid body: %v", err)
+	}
+}

@@ -34,7 +34,7 @@ type inertArg struct {
 	red *Redactor
 }
 
-// Redaction comes before any cut: a text value (string, error, Stringer) is
+// Format makes the value inert. Redaction comes before any cut: a text value (string, error, Stringer) is
 // redacted first and then formatted with the verb, flags, width and
 // precision it was given; any other value (a struct, a list) is formatted
 // without the precision (which would cut each of its texts), then redacted.

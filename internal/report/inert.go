@@ -34,10 +34,11 @@ type inertArg struct {
 	red *Redactor
 }
 
-// Format makes the value inert. Redaction comes before any cut: a text value (string, error, Stringer) is
-// redacted first and then formatted with the verb, flags, width and
-// precision it was given; any other value (a struct, a list) is formatted
-// without the precision (which would cut each of its texts), then redacted.
+// Format makes the value inert. Redaction comes before any cut: a text
+// value (string, error, Stringer) is redacted first and then formatted with
+// the verb, flags, width and precision it was given; any other value (a
+// struct, a list) is formatted without the precision (which would cut each
+// of its texts), then redacted.
 func (x inertArg) Format(f fmt.State, verb rune) {
 	var s string
 	textVerb := verb == 's' || verb == 'v' || verb == 'q'

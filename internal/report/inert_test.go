@@ -32,6 +32,7 @@ func TestEveryPrintedValueIsInertOnGitHub(t *testing.T) {
 	r.Infof("environment %s", hostile)
 	r.Infof("%s", "::error::starts the line") // a format that begins with a value
 	r.Infof("%s", "  ::error::after spaces")
+	r.Infof("%s[x]", "##") // the format's "[" after a value's "##"
 	r.Noticef("notice %q", hostile)
 	r.Warningf("warning %v", errors.New(hostile))
 	r.Errorf("error %s", hostile)
@@ -39,7 +40,7 @@ func TestEveryPrintedValueIsInertOnGitHub(t *testing.T) {
 
 	lines := strings.Split(strings.TrimSuffix(stdout.String(), "\n"), "\n")
 	// One line per call; Debugf writes ::debug:: and a plain debug line.
-	want := []string{"environment ", "%3A:error::starts the line", "  %3A:error::after spaces", "::notice::notice ",
+	want := []string{"environment ", "%3A:error::starts the line", "  %3A:error::after spaces", "##%5Bx]", "::notice::notice ",
 		"::warning::warning ", "::error::error ", "::debug::settings: ", "debug: settings: "}
 	if len(lines) != len(want) {
 		t.Fatalf("%d lines, want %d:\n%s", len(lines), len(want), stdout.String())
@@ -65,8 +66,8 @@ func TestEveryPrintedValueIsInertOnGitHub(t *testing.T) {
 		t.Errorf("plain line: %q", lines[0])
 	}
 	// In a command, the data is escaped once more, as the runner undoes once.
-	if !strings.HasPrefix(lines[5], "::error::error prod%250A::warning::injected%250D%250A") {
-		t.Errorf("error annotation: %q", lines[5])
+	if !strings.HasPrefix(lines[6], "::error::error prod%250A::warning::injected%250D%250A") {
+		t.Errorf("error annotation: %q", lines[6])
 	}
 }
 
@@ -408,6 +409,28 @@ func TestRedactionBeforeTruncation(t *testing.T) {
 	} {
 		if strings.Contains(got, "tok-0") || strings.Contains(got, "0123") {
 			t.Errorf("cut before redaction: %q", got[480:])
+		}
+	}
+}
+
+// Every report that can't be written is named in one error; none panics.
+func TestEveryUnwritableReportIsAnError(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a-file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(dir, "missing")
+	r := New(Targets{CI: "github", GitHubOutput: filepath.Join(missing, "out"), GitHubStepSummary: filepath.Join(missing, "sum"),
+		DroneCardPath: filepath.Join(missing, "card.json"), PipeStorageDir: filepath.Join(file, "storage")},
+		&bytes.Buffer{}, &bytes.Buffer{}, false)
+	err := r.Finish(sample())
+	if err == nil {
+		t.Fatal("no error")
+	}
+	for _, want := range []string{"GITHUB_OUTPUT=", "GITHUB_STEP_SUMMARY=", "DRONE_CARD_PATH=", "BITBUCKET_PIPE_STORAGE_DIR="} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error lacks %s: %v", want, err)
 		}
 	}
 }

@@ -96,13 +96,15 @@ func (r *Reporter) writeLine(w io.Writer, line string) {
 
 // plain writes a log line that is not a workflow command. On GitHub a line
 // that starts with "::" (after the spaces the runner skips) would be one: its
-// first colon is escaped. Only a format that begins with a value can get
-// there, and values are inert, so this is the last guard.
+// first colon is escaped; so would "##[" anywhere (the legacy form). Only a
+// format that begins with a value, or a value next to a "[" of the format,
+// can get there (values themselves are inert): this is the last guard.
 func (r *Reporter) plain(line string) {
 	if r.github {
 		if t := strings.TrimLeft(line, " "); strings.HasPrefix(t, "::") {
 			line = line[:len(line)-len(t)] + "%3A" + t[1:]
 		}
+		line = strings.ReplaceAll(line, "##[", "##%5B")
 	}
 	r.writeLine(r.log, line)
 }

@@ -217,9 +217,14 @@ var mdEscaper = func() *strings.Replacer {
 	return strings.NewReplacer(pairs...)
 }()
 
+// autolinks are where GFM turns plain text into a link (its autolink
+// extension fires on "://" after a scheme and on "www."): escaping the colon
+// or the dot stops it, and renders the same text.
+var autolinks = strings.NewReplacer("://", `\://`, "www.", `www\.`, "WWW.", `WWW\.`)
+
 // md returns s as inert Markdown text on one line.
 func md(s string) string {
-	s = mdEscaper.Replace(strings.TrimSpace(oneLine(s)))
+	s = autolinks.Replace(mdEscaper.Replace(strings.TrimSpace(oneLine(s))))
 	if s != "" && strings.ContainsRune("#-+=", rune(s[0])) {
 		s = `\` + s
 	}

@@ -218,7 +218,7 @@ func markupOutcome() Outcome {
 	o.EnvironmentID = "prod`|"
 	o.Message = "- list\n1. item | $x$ ~~s~~ <!-- c --> &lt;b&gt;"
 	o.URL = "javascript:alert(1)"
-	o.UnknownKeys = []string{"X-1](javascript:alert(1))"}
+	o.UnknownKeys = []string{"X-1](javascript:alert(1))", "see https://evil.example/x or www.evil.example"}
 	return o
 }
 
@@ -249,8 +249,11 @@ func TestSummaryEscapesMarkdown(t *testing.T) {
 	if strings.Contains(sum, "javascript") && !strings.Contains(sum, `\[click\](javascript:alert(1))`) {
 		t.Errorf("a javascript: link:\n%s", sum)
 	}
-	if !strings.Contains(sum, `| Record | t \| x \<script\>alert(1)\</script\> \`+"`code\\`"+` \[click\](javascript:alert(1)) \*\*b\*\* !\[i\](https://e.example/i.png) |`) {
+	if !strings.Contains(sum, `| Record | t \| x \<script\>alert(1)\</script\> \`+"`code\\`"+` \[click\](javascript:alert(1)) \*\*b\*\* !\[i\](https\://e.example/i.png) |`) {
 		t.Errorf("record row:\n%s", sum)
+	}
+	if !strings.Contains(sum, `| Unknown to Jira | X-1\](javascript:alert(1)), see https\://evil.example/x or www\.evil.example |`) {
+		t.Errorf("plain URLs must not become links:\n%s", sum)
 	}
 	if lines[2] != `\- list 1. item \| \$x\$ \~\~s\~\~ \<!-- c --\> \&lt;b\&gt;` {
 		t.Errorf("message: %q", lines[2])

@@ -3,6 +3,7 @@
 package app
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -84,10 +85,13 @@ func Run(ctx context.Context, e Env) int {
 			rep.Errorf("%v", err)
 		}
 		rep.Infof("jira-cicd: invalid settings; run with --help for every setting and its accepted values")
+		rep.Flush()
 		return ExitUsage
 	}
 	r := &run{s: s, c: c, rep: rep, env: e}
-	return r.run(ctx)
+	code := r.run(ctx)
+	rep.Flush() // a no-op after Finish
+	return code
 }
 
 type run struct {
@@ -125,7 +129,13 @@ func (r *run) run(ctx context.Context) int {
 		Site: s.Site,
 	}
 
-	keys := r.keys()
+	if r.stopping(ctx) {
+		return r.stopped(ctx, "before the commit scan")
+	}
+	keys := r.keys(ctx)
+	if r.stopping(ctx) {
+		return r.stopped(ctx, "during the commit scan")
+	}
 	if len(keys) == 0 && !(plan.Kind == settings.Deployment && len(s.ServiceIDs) > 0) {
 		r.out.Status = "skipped"
 		r.out.Message = "no Jira issue keys found in issue_keys, the branch, the pull request title or the commit messages"
@@ -139,7 +149,11 @@ func (r *run) run(ctx context.Context) int {
 		return r.finish(ExitOK)
 	}
 
+	// When testresults.Collect takes a context: r.testInfo(ctx, plan.Kind).
 	tests := r.testInfo(plan.Kind)
+	if r.stopping(ctx) {
+		return r.stopped(ctx, "while reading the test results")
+	}
 	product := r.product()
 	var body record.Body
 	if plan.Kind == settings.Deployment {
@@ -153,9 +167,30 @@ func (r *run) run(ctx context.Context) int {
 	r.out.Keys = body.Keys
 
 	if s.DryRun {
-		return r.dryRun(body)
+		return r.dryRun(ctx, body)
 	}
 	return r.send(ctx, plan, body)
+}
+
+// stopping reports whether the run was told to stop: main cancels ctx on
+// the first SIGTERM or SIGINT, with the signal as its cause. The run checks
+// between phases and after anything that waits, and stops there.
+func (r *run) stopping(ctx context.Context) bool { return ctx.Err() != nil }
+
+// stopped ends a run whose context ended: nothing more is done or sent, the
+// outcome says where it stopped, and the exit is a failure (main exits
+// 128+signal for a signal: 130 for SIGINT, 143 for SIGTERM).
+func (r *run) stopped(ctx context.Context, where string) int {
+	why := "stopped"
+	if cause := context.Cause(ctx); cause != nil && !errors.Is(cause, context.Canceled) {
+		why = cause.Error()
+	}
+	if r.out.Status != "sent" { // a gated deployment stays sent
+		r.out.Status = "failed"
+	}
+	r.out.Message = fmt.Sprintf("%s %s; nothing more is sent", why, where)
+	r.rep.Errorf("%s", r.out.Message)
+	return r.finish(ExitFailure)
 }
 
 // product names this tool to Jira (providerMetadata, User-Agent).
@@ -163,7 +198,8 @@ func (r *run) product() string { return "jira-cicd " + r.env.Version }
 
 // keys scans the commits and returns the issue keys found, most relevant
 // first, after printing them with where each came from.
-func (r *run) keys() []string {
+func (r *run) keys(ctx context.Context) []string {
+	_ = ctx // When the commit walk takes a context: scanCommits(ctx, ...).
 	scan := scanCommits(r.s, r.c, r.workspace())
 	for _, w := range scan.Warnings {
 		r.rep.Warningf("%s", w)
@@ -188,15 +224,29 @@ func (r *run) keys() []string {
 	return keys
 }
 
-// dryRun prints the exact body that would be sent, alone on stdout.
-func (r *run) dryRun(body record.Body) int {
+// dryRun prints the exact body that would be sent, alone on stdout; not
+// once the run was told to stop.
+func (r *run) dryRun(ctx context.Context, body record.Body) int {
+	if r.stopping(ctx) {
+		return r.stopped(ctx, "before the dry run's output")
+	}
 	var v any = body.Builds
 	if body.Deployments != nil {
 		v = body.Deployments
 	}
-	enc := json.NewEncoder(r.env.Stdout)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
 	if err := enc.Encode(v); err != nil {
+		r.rep.Errorf("writing the record: %v", err)
+		return ExitFailure
+	}
+	// The record is JSON: its text can't add a line, and indented, no line
+	// starts with "::". GitHub's runner also takes "##[" anywhere in a line
+	// as a command; '#' occurs only inside strings, where \u0023 is the same
+	// JSON.
+	out := bytes.ReplaceAll(b.Bytes(), []byte("##["), []byte(`#\u0023[`))
+	if _, err := r.env.Stdout.Write(out); err != nil {
 		r.rep.Errorf("writing the record: %v", err)
 		return ExitFailure
 	}
@@ -208,6 +258,9 @@ func (r *run) dryRun(body record.Body) int {
 // when gating is on.
 func (r *run) send(ctx context.Context, plan record.Plan, body record.Body) int {
 	s, rep := r.s, r.rep
+	if r.stopping(ctx) {
+		return r.stopped(ctx, "before the send")
+	}
 	// The network starts here: the compiled-in CA roots (used when the system
 	// has none, as in the scratch image) are parsed now, not at every start.
 	jira.UseBundledRoots()
@@ -232,6 +285,10 @@ func (r *run) send(ctx context.Context, plan record.Plan, body record.Body) int 
 		res, err = client.SubmitBuilds(submitCtx, *body.Builds)
 	}
 	cancel()
+	if err != nil && r.stopping(ctx) {
+		// The request was cut short (it may or may not have reached Jira).
+		return r.stopped(ctx, "during the send")
+	}
 	if err != nil {
 		return r.fail(err.Error())
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -129,10 +130,10 @@ func TestGitHubPushBuildEndToEnd(t *testing.T) {
 		ref["ref"].(map[string]any)["name"] != "feature/OPS-7-deploy" {
 		t.Errorf("references = %v", ref)
 	}
-	out := r.file("output")
-	for _, want := range []string{"issue_keys<<", "OPS-7,GHI-3,ABC-1,DEF-2", "sent<<", "true", "type<<", "build", "pipeline_id<<"} {
-		if !strings.Contains(out, want) {
-			t.Errorf("GITHUB_OUTPUT lacks %q:\n%s", want, out)
+	for name, want := range map[string]string{"issue_keys": "OPS-7,GHI-3,ABC-1,DEF-2", "sent": "true", "type": "build",
+		"pipeline_id": "Codertocat/Hello-World/.github/workflows/ci.yml"} {
+		if got := output(r, name); got != want {
+			t.Errorf("output %s = %q, want %q:\n%s", name, got, want, r.file("output"))
 		}
 	}
 	if s := r.file("summary"); !strings.Contains(s, "["+"OPS-7]("+srv.URL+"/browse/OPS-7)") || !strings.Contains(s, "sent to Jira") {
@@ -327,5 +328,108 @@ func TestDebugNeverPrintsSecretOrToken(t *testing.T) {
 	}
 	if !strings.Contains(r.stdout, "::add-mask::tok-CANARY-123456\n") {
 		t.Errorf("token not masked for the runner:\n%s", r.stdout)
+	}
+}
+
+// stoppedRun runs the step with a context already cancelled as main cancels
+// it on SIGTERM.
+func stoppedRun(t *testing.T, dir string, environ []string) result {
+	t.Helper()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(errors.New("stopped by SIGTERM"))
+	var out, errb bytes.Buffer
+	code := Run(ctx, Env{Environ: environ, WorkDir: dir, Stdout: &out, Stderr: &errb,
+		Now: func() time.Time { return fixedNow }, Version: "test"})
+	return result{code: code, stdout: out.String(), stderr: errb.String(), dir: dir}
+}
+
+// A dry run swallowed TERM, TERM, INT and exited 0: a stopped run prints no
+// record, sends nothing, says where it stopped and fails.
+func TestAStoppedRunDoesNothingMore(t *testing.T) {
+	dir := t.TempDir()
+	r := stoppedRun(t, dir, []string{"PLUGIN_DRY_RUN=true", "PLUGIN_ISSUE_KEYS=ABC-1", "PLUGIN_PIPELINE_ID=p", "PLUGIN_BUILD_NUMBER=3", "PLUGIN_URL=https://ci.example.com/3"})
+	if r.code != ExitFailure || r.stdout != "" || !strings.Contains(r.stderr, "error: stopped by SIGTERM before the commit scan; nothing more is sent") {
+		t.Fatalf("dry run: exit %d, stdout %q\n%s", r.code, r.stdout, r.stderr)
+	}
+	srv := newJira(t)
+	dir, env := pushEnv(t, srv)
+	r = stoppedRun(t, dir, env)
+	if r.code != ExitFailure || len(srv.Requests()) != 0 || output(r, "sent") != "false" ||
+		!strings.Contains(r.stdout, "::error::stopped by SIGTERM") {
+		t.Fatalf("send: exit %d, %d requests\n%s", r.code, len(srv.Requests()), r.stdout)
+	}
+	// fail_on_error=false does not turn a stop into a pass.
+	r = stoppedRun(t, dir, append(env, "INPUT_FAIL_ON_ERROR=false"))
+	if r.code != ExitFailure {
+		t.Fatalf("fail_on_error=false: exit %d", r.code)
+	}
+}
+
+// Writing reports never changes the outcome: GITHUB_OUTPUT and
+// GITHUB_STEP_SUMMARY in a missing directory, after a successful send, are a
+// warning and exit 0 (go-githubactions panicked: a stack trace and exit 2).
+func TestUnwritableGitHubFilesAfterASendExit0(t *testing.T) {
+	srv := newJira(t)
+	dir, env := pushEnv(t, srv)
+	missing := filepath.Join(dir, "missing", "dir")
+	env = append(env, "GITHUB_OUTPUT="+filepath.Join(missing, "output"), "GITHUB_STEP_SUMMARY="+filepath.Join(missing, "summary"))
+	r := runStep(t, dir, nil, env)
+	if r.code != ExitOK || srv.Count(fakejira.EndpointBuilds) != 1 {
+		t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if !strings.Contains(r.stdout, "::warning::writing the CI's reports: the step's outputs (GITHUB_OUTPUT="+filepath.Join(missing, "output")) ||
+		!strings.Contains(r.stdout, "the job summary (GITHUB_STEP_SUMMARY=") || strings.Contains(r.stdout+r.stderr, "panic") {
+		t.Errorf("log:\n%s%s", r.stdout, r.stderr)
+	}
+}
+
+// Settings, CI values and Jira's answers print inert: an environment name and
+// a branch that hold a workflow command and a terminal escape, and Jira's
+// unknown keys holding the outputs' delimiter, change no command and no
+// output.
+func TestHostileValuesStayInert(t *testing.T) {
+	srv := newJira(t, fakejira.WithUnknownIssueKeys("DEF-2\nghadelimiter_1\nsent=INJECTED"))
+	dir, env := pushEnv(t, srv, "INPUT_ENVIRONMENT=prod\n::warning::injected\x1b[31m", "INPUT_DEBUG=true", "INPUT_STATE=success")
+	r := runStep(t, dir, nil, env)
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s", r.code, r.stdout)
+	}
+	for _, line := range strings.Split(r.stdout, "\n") {
+		if strings.HasPrefix(line, "::warning::injected") || strings.Contains(line, "\x1b") {
+			t.Errorf("a value became a command or an escape: %q", line)
+		}
+	}
+	if output(r, "sent") != "true" || strings.Contains(r.file("output"), "\nsent=INJECTED") {
+		t.Errorf("outputs:\n%s", r.file("output"))
+	}
+}
+
+// The dry run's record goes to stdout, which GitHub's runner reads for
+// commands: JSON keeps every value on its line, and "##[" (a command anywhere
+// in a line) is written as the same JSON without it.
+func TestDryRunRecordIsInert(t *testing.T) {
+	dir := t.TempDir()
+	name := "##[add-mask]x\n::warning::y \x1b[31m"
+	r := runStep(t, dir, nil, []string{"PLUGIN_DRY_RUN=true", "PLUGIN_ISSUE_KEYS=ABC-1", "PLUGIN_PIPELINE_ID=p",
+		"PLUGIN_BUILD_NUMBER=3", "PLUGIN_URL=https://ci.example.com/3", "PLUGIN_DISPLAY_NAME=" + name})
+	if r.code != ExitOK {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if strings.Contains(r.stdout, "##[") || strings.Contains(r.stdout, "\n::") || strings.Contains(r.stdout, "\x1b") {
+		t.Errorf("stdout:\n%s", r.stdout)
+	}
+	var body struct {
+		Builds []struct {
+			DisplayName string `json:"displayName"`
+		} `json:"builds"`
+	}
+	if err := json.Unmarshal([]byte(r.stdout), &body); err != nil || len(body.Builds) != 1 {
+		t.Fatalf("%v\n%s", err, r.stdout)
+	}
+	if got := body.Builds[0].DisplayName; !strings.HasPrefix(got, "##[add-mask]x") {
+		t.Errorf("displayName = %q", got)
+	}
+	if err := fakejira.ValidateBody("builds", []byte(r.stdout)); err != nil {
+		t.Errorf("invalid body: %v", err)
 	}
 }

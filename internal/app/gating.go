@@ -31,6 +31,10 @@ func (r *run) gate(ctx context.Context, client *jira.Client, plan record.Plan) i
 			rep.Infof("%s", progressLine(p))
 		},
 	})
+	if r.stopping(ctx) {
+		r.out.GatingStatus = "error"
+		return r.stopped(ctx, "while waiting for the gating decision")
+	}
 	issues := gatingIssues(res.Last.Details)
 	switch {
 	case err != nil:

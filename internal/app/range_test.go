@@ -79,16 +79,30 @@ func builtKeys(srv *fakejira.Server) []string {
 	return strings.Split(join(b["issueKeys"]), ",")
 }
 
-// output is the last value the run set for a GitHub output.
+// output is the last value the run set for a GitHub output, read as the
+// runner reads GITHUB_OUTPUT: "name=value" lines (what the step writes), or
+// "name<<DELIM" blocks.
 func output(r result, name string) string {
-	out := r.file("output")
-	i := strings.LastIndex(out, name+"<<")
-	if i < 0 {
-		return "<missing>"
+	val := "<missing>"
+	lines := strings.Split(r.file("output"), "\n")
+	for i := 0; i < len(lines); i++ {
+		eq, hd := strings.Index(lines[i], "="), strings.Index(lines[i], "<<")
+		switch {
+		case eq >= 0 && (hd < 0 || eq < hd):
+			if lines[i][:eq] == name {
+				val = lines[i][eq+1:]
+			}
+		case hd >= 0:
+			n, delim := lines[i][:hd], lines[i][hd+2:]
+			var v []string
+			for i++; i < len(lines) && lines[i] != delim; i++ {
+				v = append(v, lines[i])
+			}
+			if n == name {
+				val = strings.Join(v, "\n")
+			}
+		}
 	}
-	rest := out[i+len(name)+2:]
-	delim, rest, _ := strings.Cut(rest, "\n")
-	val, _, _ := strings.Cut(rest, "\n"+delim)
 	return val
 }
 

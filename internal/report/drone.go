@@ -42,27 +42,36 @@ type droneLink struct {
 	URL string `json:"url"`
 }
 
-// droneCardFor builds the card of an outcome that is already redacted.
+// droneCardFor builds the card of an outcome that is already redacted. Its
+// texts are shown by Adaptive Card TextBlocks and FactSets, which render
+// Markdown: every value is inert Markdown text (md), and links are http(s)
+// only (safeURL).
 func droneCardFor(o Outcome) droneCard {
 	d := droneData{
-		Title:    fmt.Sprintf("Jira %s: %s", or(o.Kind, "record"), statusTitle(o.Status)),
-		Message:  o.Message,
-		Status:   o.Status,
-		Kind:     o.Kind,
-		Record:   o.DisplayName,
-		URL:      o.URL,
-		State:    o.State,
-		Pipeline: o.PipelineID,
-		Unknown:  strings.Join(o.UnknownKeys, ", "),
+		Title:    fmt.Sprintf("Jira %s: %s", md(or(o.Kind, "record")), statusTitle(o.Status)),
+		Message:  md(o.Message),
+		Status:   md(o.Status),
+		Kind:     md(o.Kind),
+		Record:   md(o.DisplayName),
+		URL:      safeURL(o.URL),
+		State:    md(o.State),
+		Pipeline: md(o.PipelineID),
 		Issues:   []droneLink{},
 	}
 	if o.Kind == "deployment" && o.EnvironmentName != "" {
-		d.Environment = fmt.Sprintf("%s (%s)", o.EnvironmentName, o.EnvironmentID)
+		d.Environment = md(fmt.Sprintf("%s (%s)", o.EnvironmentName, o.EnvironmentID))
 	}
-	for _, k := range o.Keys {
-		d.Issues = append(d.Issues, droneLink{Key: k, URL: o.IssueLink(k)})
+	keys := make([]string, len(o.Keys))
+	for i, k := range o.Keys {
+		keys[i] = md(k)
+		d.Issues = append(d.Issues, droneLink{Key: keys[i], URL: safeURL(o.IssueLink(k))})
 	}
-	d.IssueList = strings.Join(o.Keys, ", ")
+	unknown := make([]string, len(o.UnknownKeys))
+	for i, k := range o.UnknownKeys {
+		unknown[i] = md(k)
+	}
+	d.Unknown = strings.Join(unknown, ", ")
+	d.IssueList = strings.Join(keys, ", ")
 	if d.IssueList == "" {
 		d.IssueList = "none"
 	}
@@ -86,14 +95,14 @@ func (r *Reporter) writeDroneCard(o Outcome) error {
 		w = r.stderr
 	default:
 		if err := os.WriteFile(path, card, 0o644); err != nil {
-			return fmt.Errorf("Drone's card (DRONE_CARD_PATH=%s): %w", path, err)
+			return fmt.Errorf("the Drone card (DRONE_CARD_PATH=%s): %w", path, err)
 		}
 		return nil
 	}
 	// One Write: the runner recognises the card by the prefix of a write.
 	line := "\x1b]1338;" + base64.StdEncoding.EncodeToString(card) + "\x1b]0m\n"
 	if _, err := io.WriteString(w, line); err != nil {
-		return fmt.Errorf("Drone's card (DRONE_CARD_PATH=%s): %w", path, err)
+		return fmt.Errorf("the Drone card (DRONE_CARD_PATH=%s): %w", path, err)
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func TestMarkdownLinksIssues(t *testing.T) {
 		"### Jira deployment: sent to Jira",
 		"[CI #7](https://ci.example.com/7)",
 		"[ABC-1](https://acme.atlassian.net/browse/ABC-1)",
-		"| Environment | Prod (`prod`) |",
+		"| Environment | Prod (prod) |",
 		"| Unknown to Jira | DEF-2 |",
 	} {
 		if !strings.Contains(md, want) {
@@ -91,7 +91,7 @@ func TestGitHubReports(t *testing.T) {
 			t.Errorf("%s leak the secret:\n%s", name, text)
 		}
 	}
-	if !strings.Contains(string(outputs), "issue_keys<<") || !strings.Contains(string(outputs), "ABC-1,DEF-2") {
+	if !strings.Contains(string(outputs), "\nissue_keys=ABC-1,DEF-2\n") {
 		t.Errorf("outputs:\n%s", outputs)
 	}
 	lines := strings.Split(stdout.String(), "\n")

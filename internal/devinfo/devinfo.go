@@ -257,12 +257,13 @@ func (b *builder) summarize() {
 		{b.badHash, "left out: not a full sha"},
 		{b.tooMany, fmt.Sprintf("more than %d issue keys; only the first %d sent", MaxIssueKeys, MaxIssueKeys)},
 	} {
-		if len(w.list) == 0 {
+		list := uniq(w.list)
+		if len(list) == 0 {
 			continue
 		}
-		names := strings.Join(w.list[:min(len(w.list), maxNamed)], ", ")
-		if len(w.list) > maxNamed {
-			names += fmt.Sprintf(" and %d more", len(w.list)-maxNamed)
+		names := strings.Join(list[:min(len(list), maxNamed)], ", ")
+		if len(list) > maxNamed {
+			names += fmt.Sprintf(" and %d more", len(list)-maxNamed)
 		}
 		b.warn("%s: %s", names, w.what)
 	}
@@ -571,6 +572,19 @@ func DeleteBranch(repo Repo, forge Forge, branchName string) (repositoryID, bran
 }
 
 // ---- text helpers ----
+
+// uniq drops repeated strings, keeping the first of each.
+func uniq(in []string) []string {
+	var out []string
+	seen := map[string]bool{}
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
 
 // utf16Len is the length of s in UTF-16 code units, as Java counts.
 func utf16Len(s string) int {

@@ -155,6 +155,7 @@ func visitOptions() []openapi3.SchemaValidationOption {
 		openapi3.DisableSchemaErrorDetails(),
 		openapi3.WithStringFormatValidator("uri", uriFormat),
 		openapi3.WithStringFormatValidator("URL", uriFormat),
+		openapi3.WithStringFormatValidator("url", uriFormat), // devinfo's spelling
 	}
 }
 
@@ -339,6 +340,9 @@ func proseChecks(kind string, doc any) []Problem {
 			}
 		}
 	}
+	if kind == "devinfo" {
+		return append(out, devinfoProseChecks(top)...)
+	}
 	if kind != "deployments" {
 		return out
 	}
@@ -433,7 +437,7 @@ func doLoadSpec() (*spec, error) {
 		return nil, fmt.Errorf("validating %s: %w", path, err)
 	}
 	sp := &spec{doc: doc, schemas: map[string]*openapi3.Schema{}}
-	for kind, p := range map[string]string{"builds": buildsSpecPath, "deployments": deploymentsSpecPath} {
+	for kind, p := range map[string]string{"builds": buildsSpecPath, "deployments": deploymentsSpecPath, "devinfo": devinfoSpecPath} {
 		s, err := requestSchema(doc, p)
 		if err != nil {
 			return nil, err
@@ -441,6 +445,9 @@ func doLoadSpec() (*spec, error) {
 		sp.schemas[kind] = s
 	}
 	if err := patchAssociations(sp.schemas["deployments"]); err != nil {
+		return nil, err
+	}
+	if err := patchDevInfo(sp.schemas["devinfo"]); err != nil {
 		return nil, err
 	}
 	for _, s := range sp.schemas {

@@ -431,15 +431,15 @@ func (b *builder) branch(in *Branch) *BranchEntity {
 		b.warn("branch left out: its name is longer than %d characters or holds white space", MaxBranchName)
 		return nil
 	}
+	if !validHash(in.Head.Hash) {
+		b.warn("branch %s left out: no head commit (full sha)", strconv.Quote(clipUnits(name, 80)))
+		return nil
+	}
 	headKeys := b.keysOf("the branch head", in.Head.Message)
 	if len(headKeys) == 0 {
 		headKeys = keys
 	}
-	head, ok := b.commit(in.Head, headKeys)
-	if !ok {
-		b.warn("branch %s left out: no head commit", strconv.Quote(clipUnits(name, 80)))
-		return nil
-	}
+	head, _ := b.commit(in.Head, headKeys)
 	e := &BranchEntity{
 		ID:               BranchID(name),
 		Name:             name,

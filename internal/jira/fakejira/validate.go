@@ -79,9 +79,9 @@ func (p Problem) recordIndex(kind string) int {
 	return n
 }
 
-// ValidateBody checks body, a request body for the builds ("builds") or deployments ("deployments") bulk endpoint,
-// against the spec's SubmitBuildsRequest / SubmitDeploymentRequest schema plus the rules the spec states only in
-// prose, exactly as the fake server does by default (see the package documentation). It returns nil or a
+// ValidateBody checks body, a request body for the builds ("builds"), deployments ("deployments") or development
+// information ("devinfo", see devinfo.go) bulk endpoint, against the spec's SubmitBuildsRequest /
+// SubmitDeploymentRequest / DevInformation schema plus the rules the spec states only in prose, exactly as the fake server does by default (see the package documentation). It returns nil or a
 // *ValidationError; any other error means kind is unknown or the spec could not be loaded.
 func ValidateBody(kind string, body []byte) error {
 	if ve := validateBody(kind, body, true); ve != nil {
@@ -100,7 +100,7 @@ func validateBody(kind string, body []byte, rejectUnknownFields bool) *Validatio
 	}
 	schema, ok := sp.schemas[kind]
 	if !ok {
-		return fail(Problem{Message: fmt.Sprintf("fakejira: unknown body kind %q (want \"builds\" or \"deployments\")", kind)})
+		return fail(Problem{Message: fmt.Sprintf("fakejira: unknown body kind %q (want \"builds\", \"deployments\" or \"devinfo\")", kind)})
 	}
 
 	dec := json.NewDecoder(bytes.NewReader(body))

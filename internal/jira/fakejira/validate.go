@@ -81,8 +81,9 @@ func (p Problem) recordIndex(kind string) int {
 
 // ValidateBody checks body, a request body for the builds ("builds"), deployments ("deployments") or development
 // information ("devinfo", see devinfo.go) bulk endpoint, against the spec's SubmitBuildsRequest /
-// SubmitDeploymentRequest / DevInformation schema plus the rules the spec states only in prose, exactly as the fake server does by default (see the package documentation). It returns nil or a
-// *ValidationError; any other error means kind is unknown or the spec could not be loaded.
+// SubmitDeploymentRequest / DevInformation schema plus the rules the spec states only in prose, exactly as the fake
+// server does by default (see the package documentation). It returns nil or a *ValidationError; any other error means
+// kind is unknown or the spec could not be loaded.
 func ValidateBody(kind string, body []byte) error {
 	if ve := validateBody(kind, body, true); ve != nil {
 		return ve

@@ -281,6 +281,11 @@ func TestRepositoryID(t *testing.T) {
 			t.Errorf("%q: id %q", u, got)
 		}
 	}
+	for _, u := range []string{"https://git.acme.com/ctx/scm/~bob/app.git", "https://git.acme.com/ctx/users/bob/repos/app/browse/README.md"} {
+		if got, err := devinfo.NormalizeURL(devinfo.BitbucketDC, u); err != nil || got != "https://git.acme.com/ctx/users/bob/repos/app" {
+			t.Errorf("%q: normalised %q, %v", u, got, err)
+		}
+	}
 	// Lossy characters get a hash: no collision between a_b/c and a/b_c,
 	// nor between ~ in a path and /.
 	ids := map[string]string{}

@@ -101,17 +101,32 @@ func InferForge(ciHint, webURL string) Forge {
 }
 
 // dcPath finds a Bitbucket Data Center repository in a URL path:
-// .../projects/KEY/repos/slug[/...] or .../scm/KEY/slug[.git]. It returns
-// the part before (a context path such as /bitbucket), the project key and
-// slug joined as "KEY/slug".
-func dcPath(p string) (prefix, keySlug string, ok bool) {
+// .../projects/KEY/repos/slug[/...], .../users/NAME/repos/slug[/...] (a
+// personal repository) or the clone form .../scm/KEY/slug[.git] (personal:
+// .../scm/~NAME/slug). It returns the part before (a context path such as
+// /bitbucket) and the canonical rest: projects/KEY/repos/slug (the key
+// upper-cased) or users/NAME/repos/slug.
+func dcPath(p string) (prefix, rest string, ok bool) {
 	segs := strings.Split(strings.Trim(p, "/"), "/")
+	canon := func(area, owner, slug string) string {
+		if area == "projects" {
+			owner = strings.ToUpper(owner)
+		}
+		return area + "/" + owner + "/repos/" + slug
+	}
 	for i := range segs {
-		if segs[i] == "projects" && i+3 < len(segs) && segs[i+2] == "repos" && segs[i+1] != "" && segs[i+3] != "" {
-			return joinSegs(segs[:i]), segs[i+1] + "/" + segs[i+3], true
+		if (segs[i] == "projects" || segs[i] == "users") && i+3 < len(segs) && segs[i+2] == "repos" && segs[i+1] != "" && segs[i+3] != "" {
+			return joinSegs(segs[:i]), canon(segs[i], segs[i+1], segs[i+3]), true
 		}
 		if segs[i] == "scm" && i+2 == len(segs)-1 && segs[i+1] != "" && segs[i+2] != "" {
-			return joinSegs(segs[:i]), segs[i+1] + "/" + strings.TrimSuffix(segs[i+2], ".git"), true
+			owner, slug := segs[i+1], strings.TrimSuffix(segs[i+2], ".git")
+			if user, ok := strings.CutPrefix(owner, "~"); ok && user != "" {
+				return joinSegs(segs[:i]), canon("users", user, slug), true
+			}
+			if user, ok := strings.CutPrefix(owner, "%7E"); ok && user != "" {
+				return joinSegs(segs[:i]), canon("users", user, slug), true
+			}
+			return joinSegs(segs[:i]), canon("projects", owner, slug), true
 		}
 	}
 	return "", "", false
@@ -127,8 +142,8 @@ func joinSegs(s []string) string {
 // NormalizeURL makes a repository's web URL canonical: http(s) only, no
 // user info (a clone URL may carry a token), no query or fragment, the host
 // lower-cased and without its default port, no trailing "/" or ".git"; on
-// Bitbucket Data Center, {base}/projects/{KEY}/repos/{slug} whatever page or
-// clone URL was given.
+// Bitbucket Data Center, {base}/projects/{KEY}/repos/{slug} (or
+// {base}/users/{name}/repos/{slug}) whatever page or clone URL was given.
 func NormalizeURL(forge Forge, webURL string) (string, error) {
 	raw := strings.TrimSpace(webURL)
 	u, err := url.Parse(raw)
@@ -144,9 +159,8 @@ func NormalizeURL(forge Forge, webURL string) (string, error) {
 	p := strings.TrimRight(u.EscapedPath(), "/")
 	p = strings.TrimSuffix(p, ".git")
 	if forge == BitbucketDC {
-		if prefix, ks, ok := dcPath(p); ok {
-			key, slug, _ := strings.Cut(ks, "/")
-			p = prefix + "/projects/" + strings.ToUpper(key) + "/repos/" + slug
+		if prefix, rest, ok := dcPath(p); ok {
+			p = prefix + "/" + rest
 		}
 	}
 	if p == "" {

@@ -266,6 +266,7 @@ type Server struct {
 	gatingByKey   map[deploymentKey][]string
 	gatingCursor  map[deploymentKey]int
 	gatingDetails []GatingDetail
+	devinfo       *devinfoState // devinfo.go
 }
 
 type deploymentKey struct {
@@ -312,6 +313,7 @@ func New(t testing.TB, opts ...Option) *Server {
 	s.mux.HandleFunc(patternBuilds, s.handleBulk)
 	s.mux.HandleFunc(patternDeployments, s.handleBulk)
 	s.mux.HandleFunc(patternGating, s.handleGating)
+	s.registerDevInfo()
 	s.ts = httptest.NewUnstartedServer(http.HandlerFunc(s.serve))
 	// httptest keeps a hook set here and calls it from its own.
 	s.ts.Config.ConnState = func(_ net.Conn, st http.ConnState) {
@@ -486,7 +488,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		Body:     slices.Clone(body),
 		Time:     s.now(),
 	})
-	if ep == EndpointBuilds || ep == EndpointDeployments {
+	if ep == EndpointBuilds || ep == EndpointDeployments || ep == EndpointDevInfo {
 		s.lastBody[ep] = slices.Clone(body)
 	}
 	var script *Response
@@ -515,7 +517,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		if script.Drop || script.Status != 0 {
-			if ep == EndpointBuilds || ep == EndpointDeployments {
+			if ep == EndpointBuilds || ep == EndpointDeployments || ep == EndpointDevInfo {
 				s.checkBody(ep, r, body)
 			}
 			s.writeScripted(w, script)

@@ -79,10 +79,11 @@ func (p Problem) recordIndex(kind string) int {
 	return n
 }
 
-// ValidateBody checks body, a request body for the builds ("builds") or deployments ("deployments") bulk endpoint,
-// against the spec's SubmitBuildsRequest / SubmitDeploymentRequest schema plus the rules the spec states only in
-// prose, exactly as the fake server does by default (see the package documentation). It returns nil or a
-// *ValidationError; any other error means kind is unknown or the spec could not be loaded.
+// ValidateBody checks body, a request body for the builds ("builds"), deployments ("deployments") or development
+// information ("devinfo", see devinfo.go) bulk endpoint, against the spec's SubmitBuildsRequest /
+// SubmitDeploymentRequest / DevInformation schema plus the rules the spec states only in prose, exactly as the fake
+// server does by default (see the package documentation). It returns nil or a *ValidationError; any other error means
+// kind is unknown or the spec could not be loaded.
 func ValidateBody(kind string, body []byte) error {
 	if ve := validateBody(kind, body, true); ve != nil {
 		return ve
@@ -100,7 +101,7 @@ func validateBody(kind string, body []byte, rejectUnknownFields bool) *Validatio
 	}
 	schema, ok := sp.schemas[kind]
 	if !ok {
-		return fail(Problem{Message: fmt.Sprintf("fakejira: unknown body kind %q (want \"builds\" or \"deployments\")", kind)})
+		return fail(Problem{Message: fmt.Sprintf("fakejira: unknown body kind %q (want \"builds\", \"deployments\" or \"devinfo\")", kind)})
 	}
 
 	dec := json.NewDecoder(bytes.NewReader(body))
@@ -155,6 +156,7 @@ func visitOptions() []openapi3.SchemaValidationOption {
 		openapi3.DisableSchemaErrorDetails(),
 		openapi3.WithStringFormatValidator("uri", uriFormat),
 		openapi3.WithStringFormatValidator("URL", uriFormat),
+		openapi3.WithStringFormatValidator("url", uriFormat), // devinfo's spelling
 	}
 }
 
@@ -339,6 +341,9 @@ func proseChecks(kind string, doc any) []Problem {
 			}
 		}
 	}
+	if kind == "devinfo" {
+		return append(out, devinfoProseChecks(top)...)
+	}
 	if kind != "deployments" {
 		return out
 	}
@@ -433,7 +438,7 @@ func doLoadSpec() (*spec, error) {
 		return nil, fmt.Errorf("validating %s: %w", path, err)
 	}
 	sp := &spec{doc: doc, schemas: map[string]*openapi3.Schema{}}
-	for kind, p := range map[string]string{"builds": buildsSpecPath, "deployments": deploymentsSpecPath} {
+	for kind, p := range map[string]string{"builds": buildsSpecPath, "deployments": deploymentsSpecPath, "devinfo": devinfoSpecPath} {
 		s, err := requestSchema(doc, p)
 		if err != nil {
 			return nil, err
@@ -441,6 +446,9 @@ func doLoadSpec() (*spec, error) {
 		sp.schemas[kind] = s
 	}
 	if err := patchAssociations(sp.schemas["deployments"]); err != nil {
+		return nil, err
+	}
+	if err := patchDevInfo(sp.schemas["devinfo"]); err != nil {
 		return nil, err
 	}
 	for _, s := range sp.schemas {

@@ -86,14 +86,14 @@ func (r *Reporter) writeDroneCard(o Outcome) error {
 		w = r.stderr
 	default:
 		if err := os.WriteFile(path, card, 0o644); err != nil {
-			return fmt.Errorf("Drone's card (DRONE_CARD_PATH=%s): %w", path, err)
+			return fmt.Errorf("writing Drone's card (DRONE_CARD_PATH=%s): %w", path, err)
 		}
 		return nil
 	}
 	// One Write: the runner recognises the card by the prefix of a write.
 	line := "\x1b]1338;" + base64.StdEncoding.EncodeToString(card) + "\x1b]0m\n"
 	if _, err := io.WriteString(w, line); err != nil {
-		return fmt.Errorf("Drone's card (DRONE_CARD_PATH=%s): %w", path, err)
+		return fmt.Errorf("writing Drone's card (DRONE_CARD_PATH=%s): %w", path, err)
 	}
 	return nil
 }

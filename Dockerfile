@@ -1,4 +1,4 @@
-# syntax=docker/dockerfile:1
+# syntax=docker.io/docker/dockerfile:1
 # Build on the builder's own platform and cross-compile for the target, so a
 # multi-arch build needs no emulation (no QEMU):
 #   docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 .

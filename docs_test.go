@@ -23,9 +23,8 @@ var update = flag.Bool("update", false, "rewrite generated documentation")
 func generated() map[string]map[string]string {
 	return map[string]map[string]string{
 		"README.md": {
-			"settings":            settings.MarkdownTable(settings.SnakeCase),
-			"outputs":             outputsTable(),
-			"bitbucket-variables": settings.MarkdownTable(settings.JiraEnv),
+			"settings": settings.MarkdownTable(settings.SnakeCase),
+			"outputs":  outputsTable(),
 		},
 		"action.yml": {"inputs": actionInputs(), "outputs": actionOutputs()},
 		"binary/action.yml": {"inputs": actionInputs(), "outputs": compositeOutputs("run"),

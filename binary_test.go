@@ -22,7 +22,9 @@ import (
 // it. These tests serve a fake release from loopback and run the script as
 // the action does, with its release URL pointed at the fake.
 
-// fakeRelease serves files by name and records what was asked for.
+// fakeRelease serves a release's files by name and records what was asked
+// for. As GitHub does, a binary's download URL redirects to where the file
+// is stored.
 type fakeRelease struct {
 	*httptest.Server
 	mu    sync.Mutex
@@ -35,13 +37,20 @@ func newFakeRelease(t *testing.T, files map[string][]byte) *fakeRelease {
 	f.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.got = append(f.got, r.URL.Path)
-		data, ok := f.files[strings.TrimPrefix(r.URL.Path, "/releases/download/v9.9.9/")]
-		f.mu.Unlock()
-		if !ok || r.Method != http.MethodGet {
-			http.NotFound(w, r)
-			return
+		name, release := strings.CutPrefix(r.URL.Path, "/releases/download/v9.9.9/")
+		if !release {
+			name, _ = strings.CutPrefix(r.URL.Path, "/objects/")
 		}
-		w.Write(data)
+		data, ok := f.files[name]
+		f.mu.Unlock()
+		switch {
+		case !ok || r.Method != http.MethodGet:
+			http.NotFound(w, r)
+		case release && name != "SHA256SUMS":
+			http.Redirect(w, r, "/objects/"+name, http.StatusFound)
+		default:
+			w.Write(data)
+		}
 	}))
 	t.Cleanup(f.Close)
 	return f
@@ -156,7 +165,7 @@ func TestBinaryActionFetchesVerifiesAndRuns(t *testing.T) {
 			if got, want := string(ran), "--issue-keys ABC-1\nacme.atlassian.net\n"; got != want {
 				t.Errorf("the binary ran with %q, want its arguments and inputs %q", got, want)
 			}
-			want := []string{"/releases/download/v9.9.9/SHA256SUMS", "/releases/download/v9.9.9/" + tc.name}
+			want := []string{"/releases/download/v9.9.9/SHA256SUMS", "/releases/download/v9.9.9/" + tc.name, "/objects/" + tc.name}
 			if fmt.Sprint(rel.got) != fmt.Sprint(want) {
 				t.Errorf("requests %v, want %v", rel.got, want)
 			}

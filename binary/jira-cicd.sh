@@ -51,10 +51,12 @@ dir=$(mktemp -d "$tmp/jira-cicd.XXXXXX")
 fetch() { # fetch URL FILE
   local msg
   if command -v curl >/dev/null 2>&1; then
-    local proto=(--proto '=https' --proto-redir '=https')
-    case "$1" in http://*) proto=() ;; esac
-    msg=$(curl -fsSL --retry 3 --connect-timeout 20 --max-time 300 "${proto[@]}" -o "$2" "$1" 2>&1) ||
-      fail "could not download $1: ${msg//$'\n'/ }"
+    # https only, redirects included (GitHub redirects release downloads);
+    # plain http only to the loopback server checked above.
+    local proto='=https'
+    case "$1" in http://*) proto='=http' ;; esac
+    msg=$(curl -fsSL --retry 3 --connect-timeout 20 --max-time 300 --proto "$proto" --proto-redir "$proto" \
+      -o "$2" "$1" 2>&1) || fail "could not download $1: ${msg//$'\n'/ }"
   elif command -v wget >/dev/null 2>&1; then
     msg=$(wget -q --tries=3 --timeout=60 -O "$2" "$1" 2>&1) || fail "could not download $1: wget exit $? ${msg//$'\n'/ }"
   else

@@ -1,8 +1,10 @@
-# syntax=docker/dockerfile:1
+# syntax=docker.io/docker/dockerfile:1
 # Build on the builder's own platform and cross-compile for the target, so a
 # multi-arch build needs no emulation (no QEMU):
 #   docker buildx build --platform linux/amd64,linux/arm64 --build-arg VERSION=v1.2.3 .
-FROM --platform=$BUILDPLATFORM golang:1.26-bookworm AS build
+# Base images are named with their registry: buildah and podman as Debian
+# configures them have no default registry for short names (image_test.go).
+FROM --platform=$BUILDPLATFORM docker.io/library/golang:1.26-bookworm AS build
 WORKDIR /src
 # Module downloads in their own layer: it changes only with go.mod/go.sum, is
 # the same for every target platform and version (the ARGs come after it), and

@@ -12,8 +12,10 @@ import (
 	"github.com/jira-cicd/jira-cicd/internal/settings"
 )
 
-// The docs' settings tables and action.yml's inputs are generated from the
-// settings table. A stale doc fails this test; `go test . -run Docs -update`
+// The docs' settings tables, and the inputs and outputs of both actions
+// (action.yml, the container one; binary/action.yml, the composite one,
+// which also maps each input to the INPUT_ variable the binary reads), are
+// generated from the settings table and the report's outputs. A stale doc fails this test; `go test . -run Docs -update`
 // rewrites them.
 var update = flag.Bool("update", false, "rewrite generated documentation")
 
@@ -21,12 +23,13 @@ var update = flag.Bool("update", false, "rewrite generated documentation")
 func generated() map[string]map[string]string {
 	return map[string]map[string]string{
 		"README.md": {
-			"settings":            settings.MarkdownTable(settings.SnakeCase),
-			"outputs":             outputsTable(),
-			"bitbucket-variables": settings.MarkdownTable(settings.JiraEnv),
+			"settings": settings.MarkdownTable(settings.SnakeCase),
+			"outputs":  outputsTable(),
 		},
 		"action.yml": {"inputs": actionInputs(), "outputs": actionOutputs()},
-		"docs.md":    {"settings": settings.MarkdownTable(settings.SnakeCase)},
+		"binary/action.yml": {"inputs": actionInputs(), "outputs": compositeOutputs("run"),
+			"env": compositeEnv("        ")},
+		"docs.md": {"settings": settings.MarkdownTable(settings.SnakeCase)},
 	}
 }
 
@@ -89,6 +92,26 @@ func actionOutputs() string {
 	return b.String()
 }
 
+// compositeOutputs are the composite action's outputs: the same names and
+// descriptions, each the value the binary set in the step step.
+func compositeOutputs(step string) string {
+	var b strings.Builder
+	for _, n := range outputNames() {
+		fmt.Fprintf(&b, "  %s:\n    description: %s\n    value: ${{ steps.%s.outputs.%s }}\n", n, yamlString(outputHelp[n]), step, n)
+	}
+	return b.String()
+}
+
+// compositeEnv maps every input to the variable a container action would
+// get for it (INPUT_ and the upper-case name), which the binary reads.
+func compositeEnv(indent string) string {
+	var b strings.Builder
+	for _, r := range settings.Table() {
+		fmt.Fprintf(&b, "%s%s: ${{ inputs.%s }}\n", indent, r.EnvNames()[0], r.Name)
+	}
+	return b.String()
+}
+
 func yamlString(s string) string {
 	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
 }
@@ -101,7 +124,7 @@ func TestDocsAreGenerated(t *testing.T) {
 		}
 		text := string(raw)
 		for name, want := range sections {
-			re := regexp.MustCompile(`(?s)(# <generated:` + name + `>\n|<!-- generated:` + name + ` -->\n)(.*?)(# </generated:` + name + `>|<!-- /generated:` + name + ` -->)`)
+			re := regexp.MustCompile(`(?s)(# <generated:` + name + `>\n|<!-- generated:` + name + ` -->\n)(.*?)([ \t]*# </generated:` + name + `>|<!-- /generated:` + name + ` -->)`)
 			m := re.FindStringSubmatchIndex(text)
 			if m == nil {
 				t.Errorf("%s: no generated:%s markers", file, name)

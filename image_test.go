@@ -302,6 +302,39 @@ func testEmptyRoot(t *testing.T, root string) {
 	})
 }
 
+// Every base image is named with its registry (docker.io/library/golang, not
+// golang): buildah and podman, as Debian configures them, have no default
+// registry for short names and refuse to build the image otherwise. scratch
+// is no image at all.
+func TestDockerfileBaseImagesAreFullyQualified(t *testing.T) {
+	data, err := os.ReadFile("Dockerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	froms := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 || !strings.EqualFold(f[0], "FROM") {
+			continue
+		}
+		froms++
+		image := f[1]
+		for i := 1; i < len(f) && strings.HasPrefix(f[i], "--"); i++ { // FROM --platform=… image
+			image = f[min(i+1, len(f)-1)]
+		}
+		if image == "scratch" {
+			continue
+		}
+		host, _, ok := strings.Cut(image, "/")
+		if !ok || (!strings.ContainsAny(host, ".:") && host != "localhost") {
+			t.Errorf("Dockerfile: FROM %s is not fully qualified (registry/namespace/name:tag, such as docker.io/library/golang:1.26)", image)
+		}
+	}
+	if froms < 2 {
+		t.Errorf("Dockerfile: %d FROM lines, want the build stage and scratch", froms)
+	}
+}
+
 var rootsChild = flag.String("roots-child", "", "run one of TestCompiledInRoots' subprocesses in this process: dry or send")
 
 // The pinned chain: see testdata/tls/SOURCE.md.

@@ -32,6 +32,7 @@ type fakeJira struct {
 	counts           map[string]int
 	connections      int
 	lastBody         []byte
+	tokenJSON        bool // the last token request was JSON, not a form
 	problems         []string
 }
 
@@ -82,13 +83,14 @@ type snapshot struct {
 	connections int
 	problems    []string
 	lastBody    []byte
+	tokenJSON   bool
 }
 
 // take returns what happened since the last take and starts afresh.
 func (f *fakeJira) take() snapshot {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	s := snapshot{counts: f.counts, connections: f.connections, problems: f.problems, lastBody: f.lastBody}
+	s := snapshot{counts: f.counts, connections: f.connections, problems: f.problems, lastBody: f.lastBody, tokenJSON: f.tokenJSON}
 	f.counts, f.connections, f.problems = map[string]int{}, 0, nil
 	return s
 }
@@ -102,20 +104,42 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (f *fakeJira) token(w http.ResponseWriter, r *http.Request) {
 	f.count("token")
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+	// A form (RFC 6749) or JSON (Atlassian's documented example, and what
+	// most clients send): the benchmark's floor sends what the step sends.
+	var form struct {
+		GrantType    string `json:"grant_type"`
+		Audience     string `json:"audience"`
+		ClientID     string `json:"client_id"`
+		ClientSecret string `json:"client_secret"`
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	switch mt {
+	case "application/x-www-form-urlencoded":
+		if err := r.ParseForm(); err != nil {
+			f.problem("token request: %v", err)
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
+			return
+		}
+		form.GrantType, form.Audience = r.PostForm.Get("grant_type"), r.PostForm.Get("audience")
+		form.ClientID, form.ClientSecret = r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	case "application/json":
+		if err := json.NewDecoder(io.LimitReader(r.Body, 1<<16)).Decode(&form); err != nil {
+			f.problem("token request: %v", err)
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
+			return
+		}
+	default:
 		f.problem("token request with Content-Type %q", r.Header.Get("Content-Type"))
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		f.problem("token request: %v", err)
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
-		return
-	}
-	if r.PostForm.Get("grant_type") != "client_credentials" || r.PostForm.Get("audience") != "api.atlassian.com" ||
-		r.PostForm.Get("client_id") != f.clientID || r.PostForm.Get("client_secret") != f.secret {
+	f.mu.Lock()
+	f.tokenJSON = mt == "application/json"
+	f.mu.Unlock()
+	if form.GrantType != "client_credentials" || form.Audience != "api.atlassian.com" ||
+		form.ClientID != f.clientID || form.ClientSecret != f.secret {
 		f.problem("token request with a wrong form (grant_type %q, audience %q, client_id %q)",
-			r.PostForm.Get("grant_type"), r.PostForm.Get("audience"), r.PostForm.Get("client_id"))
+			form.GrantType, form.Audience, form.ClientID)
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "access_denied"})
 		return
 	}

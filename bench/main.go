@@ -4,8 +4,11 @@
 // doing the same work, side by side, and checks the project's targets:
 //
 //   - end to end: the real binary, built as the Dockerfile builds it, sends a
-//     build to a local fake Jira (token, tenant_info, bulk), against curl
-//     making the same three requests with the same body: wall time ≤ 1.5×
+//     build to a local fake Jira (token, tenant_info, bulk), against the
+//     floor (bench/floor: the same three requests with the same body, with
+//     net/http and nothing else, built the same way): wall time ≤ 1.10× the
+//     floor's and peak RSS ≤ 1.15× the floor's (medians of at least 15 runs
+//     each); and against curl making the same requests: wall time ≤ 1.5×
 //     curl's, peak RSS ≤ 20 MB;
 //   - issue keys of a 10,000-commit range: jira-cicd's commits_since path
 //     against `git log --format=%B since..HEAD | grep -oE …` on the same
@@ -41,11 +44,14 @@ import (
 
 // Targets.
 const (
-	maxEndToEndRatio = 1.5
-	maxRSS           = 20_000_000 // bytes
-	maxRangeRatio    = 3.0
-	maxBinary        = 10_000_000 // bytes
-	maxLayer         = 4_000_000  // bytes
+	maxFloorWallRatio = 1.10 // jira-cicd / floor, median wall time
+	maxFloorRSSRatio  = 1.15 // jira-cicd / floor, median peak RSS
+	minJudgedRuns     = 15   // fewer runs print the floor ratios without judging them
+	maxEndToEndRatio  = 1.5
+	maxRSS            = 20_000_000 // bytes
+	maxRangeRatio     = 3.0
+	maxBinary         = 10_000_000 // bytes
+	maxLayer          = 4_000_000  // bytes
 )
 
 const (
@@ -55,7 +61,7 @@ const (
 )
 
 func main() {
-	runs := flag.Int("runs", 15, "timed runs of each side")
+	runs := flag.Int("runs", 21, "timed runs of each side (the floor ratios are judged from 15)")
 	commits := flag.Int("commits", 10000, "commits in the range")
 	keep := flag.Bool("keep", false, "keep the work directory (binaries, repositories)")
 	flag.Parse()
@@ -99,11 +105,15 @@ func run(runs, commits int, keep bool) error {
 
 	bin := filepath.Join(work, "jira-cicd")
 	rk := filepath.Join(work, "rangekeys")
+	floor := filepath.Join(work, "floor")
 	build, err := buildLikeImage(".", bin)
 	if err != nil {
 		return err
 	}
 	if _, err := buildLikeImage("./bench/rangekeys", rk); err != nil {
+		return err
+	}
+	if _, err := buildLikeImage("./bench/floor", floor); err != nil {
 		return err
 	}
 
@@ -118,7 +128,7 @@ func run(runs, commits int, keep bool) error {
 	fmt.Printf("binary built as the Dockerfile builds it: %s go %s\n", strings.Join(build.Env, " "), strings.Join(shown, " "))
 	fmt.Printf("medians of %d runs of each side, interleaved\n\n", runs)
 
-	if err := endToEnd(work, bin, runs); err != nil {
+	if err := endToEnd(work, bin, floor, runs); err != nil {
 		return fmt.Errorf("end to end: %w", err)
 	}
 	if err := rangeScan(work, bin, rk, runs, commits); err != nil {
@@ -309,7 +319,7 @@ func compare(runs int, sides ...side) ([][]sample, [][]sample, error) {
 	return walls, peaks, nil
 }
 
-func endToEnd(work, bin string, runs int) error {
+func endToEnd(work, bin, floor string, runs int) error {
 	fake, err := startFakeJira(clientID, secret, cloudID)
 	if err != nil {
 		return err
@@ -331,7 +341,7 @@ func endToEnd(work, bin string, runs int) error {
 	var conns = map[string][]int64{}
 	check := func(who string) (snapshot, error) {
 		s := fake.take()
-		want := map[string]int{"token": 1, "tenant_info": 1, "builds": 1}
+		want := map[string]int{"builds": 1, "tenant_info": 1, "token": 1}
 		if len(s.problems) > 0 || fmt.Sprint(s.counts) != fmt.Sprint(want) {
 			return s, fmt.Errorf("%s: requests %v, want %v; problems: %v", who, s.counts, want, s.problems)
 		}
@@ -345,6 +355,19 @@ func endToEnd(work, bin string, runs int) error {
 			return s, err
 		}
 		_, err = check("jira-cicd")
+		return s, err
+	}
+
+	// The floor: the same three requests, the same way, with net/http and
+	// nothing else (bench/floor). Its token request takes the step's form
+	// (set after the warm-up).
+	var floorArgs []string
+	runFloor := func(rss bool) (sample, error) {
+		s, err := newProc(rss, checkout, nil, floor, floorArgs...).run()
+		if err != nil {
+			return s, err
+		}
+		_, err = check("floor")
 		return s, err
 	}
 
@@ -401,21 +424,44 @@ func endToEnd(work, bin string, runs int) error {
 	if err := os.WriteFile(body, snap.lastBody, 0o644); err != nil {
 		return err
 	}
+	floorArgs = []string{"-api", fake.URL, "-site", fake.URL, "-client-id", clientID, "-client-secret", secret, "-body", body}
+	if snap.tokenJSON {
+		floorArgs = append(floorArgs, "-token-json")
+	}
+	if _, err := runFloor(false); err != nil {
+		return err
+	}
 	if _, err := runCurl(false); err != nil {
 		return err
 	}
 
-	w, p, err := compare(runs, side{"jira-cicd", runBinary}, side{"curl", runCurl})
+	w, p, err := compare(runs, side{"jira-cicd", runBinary}, side{"floor", runFloor}, side{"curl", runCurl})
 	if err != nil {
 		return err
 	}
-	ours, base := median(walls(w[0])), median(walls(w[1]))
-	ratio := float64(ours) / float64(base)
+	ours, flo, base := median(walls(w[0])), median(walls(w[1])), median(walls(w[2]))
+	oursRSS, floRSS := medianInt(rsss(p[0])), medianInt(rsss(p[1]))
 	peak := slices.Max(rsss(p[0]))
-	fmt.Println("End to end: one build to a local fake Jira (token, tenant_info, bulk)")
+	tokenForm := "form"
+	if snap.tokenJSON {
+		tokenForm = "JSON"
+	}
+	fmt.Printf("End to end: one build to a local fake Jira (token as %s, tenant_info, bulk)\n", tokenForm)
 	fmt.Printf("  %-38s %10s %10s %10s %6s\n", "", "wall", "peak RSS", "(max)", "conns")
-	fmt.Printf("  %-38s %10s %10s %10s %6d\n", "jira-cicd", ms(ours), mb(medianInt(rsss(p[0]))), mb(peak), medianInt(conns["jira-cicd"]))
-	fmt.Printf("  %-38s %10s %10s %10s %6d\n", "curl x3 (token + tenant_info at once)", ms(base), mb(medianInt(rsss(p[1]))), mb(slices.Max(rsss(p[1]))), medianInt(conns["curl"]))
+	fmt.Printf("  %-38s %10s %10s %10s %6d\n", "jira-cicd", ms(ours), mb(oursRSS), mb(peak), medianInt(conns["jira-cicd"]))
+	fmt.Printf("  %-38s %10s %10s %10s %6d\n", "floor (net/http, same requests)", ms(flo), mb(floRSS), mb(slices.Max(rsss(p[1]))), medianInt(conns["floor"]))
+	fmt.Printf("  %-38s %10s %10s %10s %6d\n", "curl x3 (token + tenant_info at once)", ms(base), mb(medianInt(rsss(p[2]))), mb(slices.Max(rsss(p[2]))), medianInt(conns["curl"]))
+	wallRatio := float64(ours) / float64(flo)
+	rssRatio := float64(oursRSS) / float64(floRSS)
+	judge := func(ok bool) string {
+		if runs < minJudgedRuns {
+			return fmt.Sprintf("(not judged: fewer than %d runs)", minJudgedRuns)
+		}
+		return verdict(ok)
+	}
+	fmt.Printf("  wall time: jira-cicd / floor %.2fx (target <= %.2fx)  %s\n", wallRatio, maxFloorWallRatio, judge(wallRatio <= maxFloorWallRatio))
+	fmt.Printf("  peak RSS: jira-cicd / floor %.2fx (target <= %.2fx)  %s\n", rssRatio, maxFloorRSSRatio, judge(rssRatio <= maxFloorRSSRatio))
+	ratio := float64(ours) / float64(base)
 	fmt.Printf("  wall time: jira-cicd / curl %.2fx (target <= %.1fx)  %s\n", ratio, maxEndToEndRatio, verdict(ratio <= maxEndToEndRatio))
 	fmt.Printf("  peak RSS: %s (target <= %s)  %s\n\n", mb(peak), mb(maxRSS), verdict(peak <= maxRSS))
 	return nil

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark, in one command: bench/run.sh [-runs 15] [-commits 10000] [-keep]
+# The benchmark, in one command: bench/run.sh [-runs 21] [-commits 10000] [-keep]
 # Builds the binary as the Dockerfile does, measures it against curl and
 # git log | grep on this machine, prints the ratios and PASS/FAIL per target,
 # and exits 1 when a target is missed. See bench/main.go.

@@ -86,15 +86,15 @@ func Parse(dockerfile string, vars map[string]string, out string) (Build, error)
 	}
 	switch len(found) {
 	case 0:
-		return Build{}, fmt.Errorf("Dockerfile: no RUN instruction runs go build")
+		return Build{}, fmt.Errorf("no RUN instruction of the Dockerfile runs go build")
 	case 1:
 	default:
-		return Build{}, fmt.Errorf("Dockerfile: %d RUN instructions run go build, want one", len(found))
+		return Build{}, fmt.Errorf("%d RUN instructions of the Dockerfile run go build, want one", len(found))
 	}
 	line := found[0]
 	words, err := split(strings.TrimSpace(line)[len("RUN"):], vars)
 	if err != nil {
-		return Build{}, fmt.Errorf("Dockerfile: %v in %q", err, line)
+		return Build{}, fmt.Errorf("the Dockerfile's go build: %v in %q", err, line)
 	}
 	b := Build{Line: line}
 	i := 0
@@ -110,7 +110,7 @@ func Parse(dockerfile string, vars map[string]string, out string) (Build, error)
 		break
 	}
 	if i+1 >= len(words) || words[i] != "go" || words[i+1] != "build" {
-		return Build{}, fmt.Errorf("Dockerfile: expected NAME=value… go build …, got %q", line)
+		return Build{}, fmt.Errorf("the Dockerfile's go build: expected NAME=value… go build …, got %q", line)
 	}
 	b.Args = append([]string(nil), words[i+1:]...)
 	replaced := false
@@ -124,7 +124,7 @@ func Parse(dockerfile string, vars map[string]string, out string) (Build, error)
 		}
 	}
 	if !replaced {
-		return Build{}, fmt.Errorf("Dockerfile: go build has no -o: %q", line)
+		return Build{}, fmt.Errorf("the Dockerfile's go build has no -o: %q", line)
 	}
 	return b, nil
 }

@@ -928,8 +928,9 @@ func (s *Server) handleGating(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if details == nil {
+		// s.ts.URL, not s.URL: written before the server's goroutines start, so -race sees it ordered.
 		for _, key := range dep.issueKeys {
-			details = append(details, GatingDetail{IssueKey: key, IssueLink: s.URL + "/browse/" + url.PathEscape(key)})
+			details = append(details, GatingDetail{IssueKey: key, IssueLink: s.ts.URL + "/browse/" + url.PathEscape(key)})
 		}
 	}
 	for i := range details {

@@ -139,7 +139,12 @@ func (r *run) run(ctx context.Context) int {
 		return r.finish(ExitOK)
 	}
 
-	tests := r.testInfo(plan.Kind)
+	tests, err := r.testInfo(ctx, plan.Kind)
+	if err != nil {
+		r.out.Status, r.out.Message = "failed", fmt.Sprintf("stopped while reading test_results: %v", err)
+		rep.Errorf("%s", r.out.Message)
+		return r.finish(ExitFailure)
+	}
 	product := r.product()
 	var body record.Body
 	if plan.Kind == settings.Deployment {

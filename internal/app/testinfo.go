@@ -4,7 +4,7 @@ import (
 	"context"
 
 	"github.com/jira-cicd/jira-cicd/internal/jira"
-	"github.com/jira-cicd/jira-cicd/internal/settings"
+	"github.com/jira-cicd/jira-cicd/internal/record"
 	"github.com/jira-cicd/jira-cicd/internal/testresults"
 )
 
@@ -12,12 +12,12 @@ import (
 // setting is empty, the record is a deployment (Jira's deployments carry no
 // test results) or no file could be counted. Every unreadable pattern or
 // file is a warning naming it, never a failure.
-func (r *run) testInfo(ctx context.Context, kind settings.Kind) (*jira.TestInfo, error) {
+func (r *run) testInfo(ctx context.Context, kind record.Kind) (*jira.TestInfo, error) {
 	patterns := r.s.TestResults
 	if len(patterns) == 0 {
 		return nil, nil
 	}
-	if kind != settings.Build {
+	if kind != record.Build {
 		r.rep.Warningf("test_results is ignored: Jira takes test results with builds only, and this record is a %s", kind)
 		return nil, nil
 	}

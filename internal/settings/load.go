@@ -8,6 +8,7 @@ import (
 	"io"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -242,6 +243,9 @@ func (s *Settings) validate() Errors {
 	if s.CloudID != "" && !ValidCloudID(s.CloudID) {
 		add("cloud_id", "%q is not a cloud id (a UUID such as 0b6c5d1e-7f2a-4c3b-9d8e-1a2b3c4d5e6f); use the cloudId from https://<site>/_edge/tenant_info", s.CloudID)
 	}
+	if s.Type = strings.ToLower(s.Type); s.Type != "" && !slices.Contains(Types, s.Type) {
+		add("type", "%q is not accepted; use one of: %s", s.Type, strings.Join(Types, ", "))
+	}
 	if s.State != "" && !state.Known(s.State) {
 		add("state", "%q is not a known state; accepted: %s", s.State, strings.Join(state.Accepted(), ", "))
 	}
@@ -288,7 +292,7 @@ func (s *Settings) validate() Errors {
 	if s.GatingTimeout <= 0 {
 		add("gating_timeout", "must be a positive Go duration such as 30s or 5m")
 	}
-	if s.Gating && s.Type == Build {
+	if s.Gating && s.Type == "build" {
 		add("gating", "applies to deployments only; remove it or set type: deployment")
 	}
 	return errs

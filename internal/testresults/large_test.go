@@ -99,26 +99,74 @@ func TestLargeReportRunsInBoundedMemory(t *testing.T) {
 	}
 }
 
-// One text run past maxText is refused, not buffered; the file is a
-// warning and the next one is still counted.
+// One text run past maxText is refused, not buffered: the file is an
+// ErrParse warning, and reading stops there, even if the text never ends.
 func TestHugeTextIsAWarning(t *testing.T) {
-	dir := t.TempDir()
-	f, err := os.Create(filepath.Join(dir, "a-huge.xml"))
-	if err != nil {
-		t.Fatal(err)
+	huge := func(head, tail string, limit int64) (counts, []error, int64) {
+		body := &countingReader{r: repeatByte('x')} // endless
+		doc := io.MultiReader(strings.NewReader(head), body, strings.NewReader(tail))
+		c, warns, err := count(context.Background(), doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c, warns, body.n
 	}
-	f.WriteString("<testsuite><testcase><system-out>")
-	chunk := bytes.Repeat([]byte("x"), 1<<20)
-	for range maxText>>20 + 1 {
-		f.Write(chunk)
+	refused := func(name string, c counts, warns []error, read, limit int64) {
+		t.Helper()
+		if c.ok || len(warns) != 1 || !errors.Is(warns[0], ErrParse) || !strings.Contains(warns[0].Error(), "longer than") {
+			t.Errorf("%s: %+v %v", name, c, warns)
+		}
+		// The slop is the decoder's read buffer.
+		if read > limit+64<<10+1024 {
+			t.Errorf("%s: read %d bytes for a limit of %d", name, read, limit)
+		}
 	}
-	f.WriteString("</system-out></testcase></testsuite>")
-	f.Close()
-	os.WriteFile(filepath.Join(dir, "b.xml"), []byte(`<testsuite><testcase/></testsuite>`), 0o644)
-	got, warnings := collect(t, dir, []string{"*.xml"})
-	if got.Total != 1 || len(warnings) != 1 || !errors.Is(warnings[0], ErrParse) || !strings.Contains(warnings[0].Error(), "longer than") {
-		t.Errorf("got %+v, warnings %v", got, warnings)
+	// At the real limit, once.
+	c, warns, read := huge("<testsuite><testcase><system-out>", "", maxText)
+	refused("system-out", c, warns, read, maxText)
+
+	defer func(text, markup int64) { maxText, maxMarkup = text, markup }(maxText, maxMarkup)
+	maxText, maxMarkup = 256<<10, 16<<10
+	for _, tt := range []struct {
+		name, head string
+		limit      int64
+	}{
+		{"comment", "<testsuite><testcase/><!--", maxText},
+		{"CDATA", "<testsuite><testcase><failure><![CDATA[", maxText},
+		{"text after a Latin-1 declaration", `<?xml version="1.0" encoding="ISO-8859-1"?><testsuite><testcase><system-out>`, maxText},
+		{"attribute", `<testsuite><testcase name="`, maxMarkup},
+		{"attribute after text", "<testsuite>\n  <testcase name=\"", maxMarkup},
+		{"element name", `<testsuite><testcase/><t`, maxMarkup},
+	} {
+		c, warns, read := huge(tt.head, "", tt.limit)
+		refused(tt.name, c, warns, read, tt.limit)
 	}
+	// Just under the limits is counted.
+	doc := "<testsuite><testcase name=\"" + strings.Repeat("n", int(maxMarkup)-100) + "\"><system-out>" +
+		strings.Repeat("x", int(maxText)-100) + "</system-out></testcase></testsuite>"
+	if c, warns := countBytes([]byte(doc)); c.total != 1 || len(warns) != 0 {
+		t.Errorf("under the limits: %+v %v", c, warns)
+	}
+}
+
+type repeatByte byte
+
+func (b repeatByte) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = byte(b)
+	}
+	return len(p), nil
+}
+
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
 }
 
 // A signal ends Collect within a few thousand tokens, even in the middle of

@@ -318,20 +318,25 @@ const (
 	// maxDepth bounds element nesting. Real reports nest a few levels
 	// (PHPUnit, the deepest common producer, reaches 7).
 	maxDepth = 64
-	// maxText bounds one run of character data, CDATA, a comment or a
-	// directive, which encoding/xml holds whole (in a buffer that may grow
-	// to twice the run). A test's <system-out> is the longest text real
-	// reports carry; 16 MiB of it is far more than CI logs show, and keeps
-	// a hostile run within about 50 MB.
-	maxText = 16 << 20
-	// maxMarkup bounds one tag. encoding/xml turns each attribute into an
-	// Attr of about 50 bytes, so a tag of 1 MiB of one-letter attributes
-	// costs about 10 MB; real tags are a few hundred bytes.
-	maxMarkup = 1 << 20
 	// maxWarningsPerFile caps the counts-only warnings of one file.
 	maxWarningsPerFile = 3
 	// checkEvery is how many tokens pass between two looks at ctx.
 	checkEvery = 1024
+)
+
+// Token limits (variables only so that tests can lower them).
+var (
+	// maxText bounds one run of character data, CDATA, a comment or a
+	// directive, which encoding/xml holds whole (in a buffer that may grow
+	// to twice the run). A test's <system-out> is the longest text real
+	// reports carry; 16 MiB of it is far more than CI logs show, and keeps
+	// a hostile file within about 60 MB of RSS (measured: 56 MB for 16 MiB
+	// of text and a 1 MiB tag of 105,000 attributes).
+	maxText int64 = 16 << 20
+	// maxMarkup bounds one tag. encoding/xml turns each attribute into an
+	// Attr of about 50 bytes, so a tag of 1 MiB of one-letter attributes
+	// costs about 10 MB; real tags are a few hundred bytes.
+	maxMarkup int64 = 1 << 20
 )
 
 // errTokenTooLong is the guard's error, wrapped into ErrParse.

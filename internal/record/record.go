@@ -198,13 +198,13 @@ func Resolve(s *settings.Settings, c cienv.Context, now time.Time) (Plan, error)
 		var whats []string
 		for _, m := range absent {
 			e.Settings = append(e.Settings, m.setting)
-			whats = append(whats, m.what)
+			whats = append(whats, "no "+m.what)
 		}
 		hint := ""
 		if e.Settings[0] == "pipeline_id" {
 			hint = " (pipeline_id: a name that stays the same across runs)"
 		}
-		e.Msg = fmt.Sprintf("%s gives no %s; set %s%s", c.Name, and(whats), and(e.Settings), hint)
+		e.Msg = fmt.Sprintf("%s gives %s; set %s%s", c.Name, and(whats), and(e.Settings), hint)
 		errs = append(Errors{e}, errs...)
 	}
 	if len(errs) > 0 {

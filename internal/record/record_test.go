@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
@@ -122,7 +124,7 @@ func TestResolveNamesEveryMissingValueAtOnce(t *testing.T) {
 	if !errors.As(err, &errs) || len(errs) != 1 {
 		t.Fatalf("err = %v, want one Error", err)
 	}
-	want := "settings pipeline_id, build_number, url: GitLab CI gives no pipeline id, build number and link to this run; " +
+	want := "settings pipeline_id, build_number, url: GitLab CI gives no pipeline id, no build number and no link to this run; " +
 		"set pipeline_id, build_number and url (pipeline_id: a name that stays the same across runs)"
 	if got := errs[0].Error(); got != want {
 		t.Errorf("error\n  %s\nwant\n  %s", got, want)
@@ -348,3 +350,28 @@ func TestBodiesValidateAgainstSpec(t *testing.T) {
 }
 
 func withoutRepo(p Plan) Plan { p.RepoURL = ""; return p }
+
+// gitlab-runner 16.10's `exec shell` (captured, ../shared/fixtures/real)
+// gives neither a run number nor any web link: both are named in one run.
+func TestResolveRealGitLabExecNamesBothMissingValues(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "gitlab-runner-16.10-exec-plain.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var environ []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "JIRA_") {
+			environ = append(environ, line)
+		}
+	}
+	c := cienv.Detect(cienv.FromEnviron(environ), t.TempDir())
+	if c.CI != cienv.CIGitLab {
+		t.Fatalf("detected %q", c.CI)
+	}
+	_, err = Resolve(mustLoad(t), c, now)
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || !slices.Equal(errs[0].Settings, []string{"build_number", "url"}) ||
+		!strings.Contains(err.Error(), "gives no build number and no link to this run; set build_number and url") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -343,6 +343,9 @@ func checkURL(raw string) (string, error) {
 		} else if strings.Contains(raw, "@") {
 			shown = "(a value with credentials)"
 		}
+		if err != nil && strings.Contains(err.Error(), "invalid port") {
+			return "", fmt.Errorf("%q has an invalid port; a port is a number from 1 to 65535", shown)
+		}
 		return "", fmt.Errorf("%q is not an https URL", shown)
 	}
 	if u.User != nil {

@@ -285,7 +285,7 @@ func (s *Settings) validate() Errors {
 		name string
 		v    time.Duration
 	}{{"timeout", s.Timeout}, {"gating_interval", s.GatingInterval}} {
-		if d.v < MinDuration {
+		if d.v < minDuration {
 			add(d.name, "%v is too short; use a Go duration of at least 1s, such as 30s or 5m", d.v)
 		}
 	}
@@ -320,8 +320,8 @@ func NormalizeSite(site string) (string, error) {
 	return p.Scheme + "://" + p.Host, nil
 }
 
-// MinDuration is the shortest timeout and gating_interval accepted.
-const MinDuration = time.Second
+// minDuration is the shortest timeout and gating_interval accepted.
+const minDuration = time.Second
 
 // cloudIDPattern is the shape of an Atlassian cloud id: a UUID in its usual
 // text form.

@@ -3,6 +3,7 @@ package settings
 import (
 	"errors"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -139,10 +140,5 @@ func FuzzLoad(f *testing.F) {
 }
 
 func known(name string) bool {
-	for _, r := range Table() {
-		if r.Name == name {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(Table(), func(r Row) bool { return r.Name == name })
 }

@@ -260,7 +260,7 @@ func testEmptyRoot(t *testing.T, root string) {
 			fakejira.WithGating("awaiting", "awaiting", "allowed"))
 		env := []string{"JIRA_CLIENT_ID=" + imageClientID, "JIRA_CLIENT_SECRET=" + imageSecret,
 			"JIRA_API_URL=" + srv.URL, "JIRA_CLOUD_ID=" + srv.CloudID, "JIRA_TIMEOUT=20s",
-			"JIRA_ENVIRONMENT=production", "JIRA_GATING=true", "JIRA_GATING_INTERVAL=10ms", "JIRA_GATING_TIMEOUT=1m"}
+			"JIRA_ENVIRONMENT=production", "JIRA_GATING=true", "JIRA_GATING_INTERVAL=1s", "JIRA_GATING_TIMEOUT=1m"}
 		r := inRoot(t, root, env, record...)
 		if r.code != 0 {
 			t.Fatalf("exit %d\n%s%s", r.code, r.stdout, r.stderr)

@@ -113,13 +113,19 @@ func (r *run) run(ctx context.Context) int {
 
 	plan, err := record.Resolve(s, c, r.env.Now())
 	if err != nil {
-		rep.Errorf("%v", err)
+		var errs record.Errors
+		if !errors.As(err, &errs) {
+			errs = record.Errors{{Settings: []string{"settings"}, Msg: err.Error()}}
+		}
+		for _, e := range errs {
+			rep.Errorf("%v", e)
+		}
 		return ExitUsage
 	}
 	for _, n := range plan.Notes {
 		rep.Noticef("%s", n)
 	}
-	if s.Gating && plan.Kind != settings.Deployment {
+	if s.Gating && plan.Kind != record.Deployment {
 		rep.Errorf("%v", &settings.Error{Setting: "gating", Msg: "applies to deployments only, and this record is a build (no environment is known); set environment, or remove gating"})
 		return ExitUsage
 	}
@@ -136,7 +142,7 @@ func (r *run) run(ctx context.Context) int {
 	if r.stopping(ctx) {
 		return r.stopped(ctx, "during the commit scan")
 	}
-	if len(keys) == 0 && !(plan.Kind == settings.Deployment && len(s.ServiceIDs) > 0) {
+	if len(keys) == 0 && !(plan.Kind == record.Deployment && len(s.ServiceIDs) > 0) {
 		r.out.Status = "skipped"
 		r.out.Message = "no Jira issue keys found in issue_keys, the branch, the pull request title or the commit messages"
 		if s.Gating && !s.DryRun {
@@ -149,14 +155,13 @@ func (r *run) run(ctx context.Context) int {
 		return r.finish(ExitOK)
 	}
 
-	// When testresults.Collect takes a context: r.testInfo(ctx, plan.Kind).
-	tests := r.testInfo(plan.Kind)
-	if r.stopping(ctx) {
+	tests, err := r.testInfo(ctx, plan.Kind)
+	if err != nil || r.stopping(ctx) {
 		return r.stopped(ctx, "while reading the test results")
 	}
 	product := r.product()
 	var body record.Body
-	if plan.Kind == settings.Deployment {
+	if plan.Kind == record.Deployment {
 		body = plan.Deployment(keys, product)
 	} else {
 		body = plan.Build(keys, tests, product)
@@ -212,7 +217,10 @@ func (r *run) keys(ctx context.Context) []string {
 	}
 	r.out.CommitsScanned = len(scan.Messages)
 
-	found := record.Keys(r.s, r.c, scan.Messages)
+	found, warnings := record.Keys(r.s, r.c, scan.Messages)
+	for _, w := range warnings {
+		r.rep.Warningf("%s", w)
+	}
 	keys := make([]string, len(found))
 	for i, f := range found {
 		keys[i] = f.Key
@@ -317,7 +325,7 @@ func (r *run) send(ctx context.Context, plan record.Plan, body record.Body) int 
 func (r *run) fail(msg string) int {
 	r.out.Status = "failed"
 	r.out.Message = msg
-	if r.s.Gating && r.out.Kind == string(settings.Deployment) {
+	if r.s.Gating && r.out.Kind == string(record.Deployment) {
 		// Nothing was allowed: fail_on_error cannot open the gate.
 		r.rep.Errorf("%s (gating is on: a deployment Jira has not allowed fails the step, whatever fail_on_error says)", msg)
 		return r.finish(ExitFailure)

@@ -109,7 +109,8 @@ type failurePath struct {
 	// setup starts what the step talks to and returns the site/API URL and
 	// the HTTP client options it needs.
 	setup func(t *testing.T) (url string, opts []jira.Option)
-	// realTime: the run's timeout is real and short (300ms), and the retry
+	// realTime: the run's timeout is real and short (1s, the shortest
+	// accepted), and the retry
 	// waits are real.
 	realTime bool
 	says     []string
@@ -192,7 +193,7 @@ func (p failurePath) run(t *testing.T, ci ciVariant, extra ...string) stepRun {
 	start := clock.Now()
 	retry := jira.Retry{Now: clock.Now, Sleep: clock.Sleep}
 	if p.realTime {
-		env = append(env, ci.prefix+"TIMEOUT=300ms")
+		env = append(env, ci.prefix+"TIMEOUT=1s")
 		retry = jira.Retry{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond}
 	}
 	var rlog logLines

@@ -147,15 +147,15 @@ func TestGatingFailsAtItsTimeout(t *testing.T) {
 func TestGatingToleratesAnEarly404AndUnknownStatuses(t *testing.T) {
 	srv := newJira(t, fakejira.WithGating("under_review", "allowed"),
 		fakejira.WithScript(fakejira.EndpointGating, fakejira.ErrorResponse(404, "No data found for the given deployment ID")))
-	dir, env := gatedEnv(t, srv, "INPUT_GATING_INTERVAL=10ms")
+	dir, env := gatedEnv(t, srv, "INPUT_GATING_INTERVAL=1s")
 	r, _ := runGated(t, dir, env)
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
 	for _, line := range []string{
 		"gating: poll 1, waited 0s: Jira does not list the deployment yet (HTTP 404); still waiting",
-		`gating: poll 2, waited 10ms: status "under_review" is unknown to this tool; still waiting`,
-		"gating: poll 3, waited 20ms: allowed",
+		`gating: poll 2, waited 1s: status "under_review" is unknown to this tool; still waiting`,
+		"gating: poll 3, waited 2s: allowed",
 	} {
 		if !strings.Contains(r.stdout, line) {
 			t.Errorf("stdout lacks %q:\n%s", line, r.stdout)
@@ -175,20 +175,20 @@ func TestGatingToleratesAnEarly404AndUnknownStatuses(t *testing.T) {
 }
 
 // Each poll has its own request timeout, and the wait is outside the
-// submission's: with timeout 300ms, four polls of 100ms each (400ms in
-// all) succeed.
+// submission's: with timeout 1s, four polls of 300ms each (1.2s in all)
+// succeed.
 func TestGatingPollsHaveTheirOwnRequestTimeout(t *testing.T) {
-	slow := fakejira.Delayed(100 * time.Millisecond)
+	slow := fakejira.Delayed(300 * time.Millisecond)
 	srv := newJira(t, fakejira.WithGating("awaiting", "awaiting", "awaiting", "allowed"),
 		fakejira.WithScript(fakejira.EndpointGating, slow, slow, slow, slow))
-	dir, env := gatedEnv(t, srv, "INPUT_TIMEOUT=300ms")
+	dir, env := gatedEnv(t, srv, "INPUT_TIMEOUT=1s")
 	if r, _ := runGated(t, dir, env); r.code != ExitOK {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)
 	}
 
 	// A poll that hangs ends at timeout, as a failure.
 	srv = newJira(t, fakejira.WithScript(fakejira.EndpointGating, fakejira.Delayed(time.Hour)))
-	dir, env = gatedEnv(t, srv, "INPUT_TIMEOUT=100ms")
+	dir, env = gatedEnv(t, srv, "INPUT_TIMEOUT=1s")
 	r, _ := runGated(t, dir, env)
 	if r.code != ExitFailure || !strings.Contains(r.stdout, "gating status request failed") || !strings.Contains(r.stdout, "deadline exceeded") {
 		t.Fatalf("exit %d\n%s", r.code, r.stdout)

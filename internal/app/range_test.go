@@ -262,7 +262,8 @@ func TestNoRepositoryFallsBackToTheCIsMessages(t *testing.T) {
 	}
 }
 
-// The caps, with a 600-commit range: 1,100 keys found; a build takes the
+// The caps, with a 600-commit range: 1,100 keys found (and ABC-0, which is
+// no key: Jira never numbers an issue 0); a build takes the
 // 100 most relevant, a deployment 500 association values.
 func TestCapsOnALongRange(t *testing.T) {
 	repoDir := gittest.MakeLinearRepo(t, 601)
@@ -281,11 +282,11 @@ func TestCapsOnALongRange(t *testing.T) {
 	if len(keys) != 100 || keys[0] != "OPS-7" || keys[1] != "PROJ-601" || keys[2] != "ABC-100" || keys[3] != "PROJ-600" {
 		t.Errorf("%d keys: %v", len(keys), keys[:4])
 	}
-	if !strings.Contains(r.stdout, "found 1101 issue keys; Jira takes at most 100 per build, so the 1001 least relevant were dropped") {
+	if !strings.Contains(r.stdout, "found 1100 issue keys; Jira takes at most 100 per build, so the 1000 least relevant were dropped") {
 		t.Errorf("no cap warning:\n%s", r.stdout)
 	}
-	if !strings.Contains(r.stdout, "and 1051 more") {
-		t.Errorf("the log should not list 1,101 keys:\n%s", r.stdout)
+	if !strings.Contains(r.stdout, "and 1050 more") {
+		t.Errorf("the log should not list 1,100 keys:\n%s", r.stdout)
 	}
 	if got := output(r, "commits_scanned"); got != "600" {
 		t.Errorf("commits_scanned = %s", got)
@@ -299,7 +300,7 @@ func TestCapsOnALongRange(t *testing.T) {
 	if keys := deployedKeys(t, srv); len(keys) != 498 || keys[0] != "OPS-7" || keys[497] == "" {
 		t.Errorf("%d keys", len(keys))
 	}
-	if !strings.Contains(r.stdout, "found 1101 issue keys; Jira takes at most 500 association values per deployment (2 service ids given), so the 603 least relevant keys were dropped") {
+	if !strings.Contains(r.stdout, "found 1100 issue keys; Jira takes at most 500 association values per deployment (2 service ids given), so the 602 least relevant keys were dropped") {
 		t.Errorf("no cap warning:\n%s", r.stdout)
 	}
 

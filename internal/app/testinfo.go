@@ -1,8 +1,10 @@
 package app
 
 import (
+	"context"
+
 	"github.com/jira-cicd/jira-cicd/internal/jira"
-	"github.com/jira-cicd/jira-cicd/internal/settings"
+	"github.com/jira-cicd/jira-cicd/internal/record"
 	"github.com/jira-cicd/jira-cicd/internal/testresults"
 )
 
@@ -10,22 +12,25 @@ import (
 // setting is empty, the record is a deployment (Jira's deployments carry no
 // test results) or no file could be counted. Every unreadable pattern or
 // file is a warning naming it, never a failure.
-func (r *run) testInfo(kind settings.Kind) *jira.TestInfo {
+func (r *run) testInfo(ctx context.Context, kind record.Kind) (*jira.TestInfo, error) {
 	patterns := r.s.TestResults
 	if len(patterns) == 0 {
-		return nil
+		return nil, nil
 	}
-	if kind != settings.Build {
+	if kind != record.Build {
 		r.rep.Warningf("test_results is ignored: Jira takes test results with builds only, and this record is a %s", kind)
-		return nil
+		return nil, nil
 	}
-	totals, warnings := testresults.Collect(r.workspace(), patterns)
+	totals, warnings, err := testresults.Collect(ctx, r.workspace(), patterns)
+	if err != nil {
+		return nil, err
+	}
 	for _, w := range warnings {
 		r.rep.Warningf("test_results: %v", w)
 	}
 	if len(totals.Files) == 0 {
 		r.rep.Warningf("test_results: no JUnit XML report found for %v (patterns are relative to %s); the build is sent without test results", []string(patterns), r.workspace())
-		return nil
+		return nil, nil
 	}
 	r.out.TestsTotal, r.out.TestsFailed = totals.Total, totals.Failed
 	r.rep.Infof("tests: %d total, %d passed, %d failed, %d skipped (%d JUnit file(s))",
@@ -35,7 +40,7 @@ func (r *run) testInfo(kind settings.Kind) *jira.TestInfo {
 		NumberPassed:  totals.Passed,
 		NumberFailed:  totals.Failed,
 		NumberSkipped: totals.Skipped,
-	}
+	}, nil
 }
 
 // workspace is where the repository and relative paths are: the CI's

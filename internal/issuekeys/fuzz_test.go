@@ -12,6 +12,8 @@ func FuzzFind(f *testing.F) {
 	for _, s := range []string{
 		"ABC-12", "feature/ABC-12-login", "2022-02", "ABC-12x", "A-1", "MG01-115 JF1-13",
 		"feature/abc-12-x", "«ABC-1»", "x_ABC-7", "ABC-1 ABC-1", "\xff\xfeABC-1", "ABC-\x00",
+		"release/ABC-1_hotfix", "branchname_JRA-96", "_JRA-123_", "JRA-090 PAC-001", "branchname_abc-96",
+		strings.Repeat("Q", 256) + "-1 ABC-2", strings.Repeat("A_", 300) + "ABC-1", "ABC-" + strings.Repeat("7", 256),
 	} {
 		f.Add(s, "")
 		f.Add(s, "ABC")
@@ -24,7 +26,15 @@ func FuzzFind(f *testing.F) {
 		// A blank project is no project: New skips it.
 		active := strings.TrimSpace(project) != ""
 		e := New(projects)
-		keys := e.Find(text)
+		keys, dropped := e.scan(text, active)
+		if strict := e.Find(text); len(strict) > len(keys) {
+			t.Fatalf("Find(%q) = %v finds more than FindBranch %v", text, strict, keys)
+		}
+		for _, d := range dropped {
+			if Valid(strings.ToUpper(d)) || !strings.Contains(text, d) {
+				t.Fatalf("scan(%q) dropped %q, a valid key or not in the text", text, d)
+			}
+		}
 		seen := map[string]bool{}
 		upper := strings.ToUpper(text)
 		for _, k := range keys {

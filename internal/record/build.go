@@ -1,6 +1,7 @@
 package record
 
 import (
+	"cmp"
 	"fmt"
 	"unicode/utf8"
 
@@ -90,7 +91,7 @@ func (p Plan) Deployment(keys []string, product string) Body {
 		Pipeline: jira.Pipeline{
 			ID:          b.clip("pipeline_id", p.PipelineID, maxText),
 			DisplayName: b.clip("pipeline_name", p.PipelineName, maxText),
-			URL:         b.clip("pipeline url", or(p.RepoURL, p.URL), maxURL),
+			URL:         b.clip("pipeline url", cmp.Or(p.RepoURL, p.URL), maxURL),
 		},
 		Environment: jira.Environment{
 			ID:          b.clip("environment_id", p.Environment.ID, maxText),

@@ -4,9 +4,12 @@
 package record
 
 import (
+	"cmp"
 	"fmt"
+	"net/url"
 	"path"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -26,10 +29,54 @@ const (
 	MaxAssociationTotal = 500  // association values per deployment, all types
 )
 
+// Kind is the record type: a build or a deployment.
+type Kind string
+
+// Record kinds.
+const (
+	Build      Kind = "build"
+	Deployment Kind = "deployment"
+)
+
+// Error is a value the record needs and cannot have: missing, or given (by
+// the settings or the CI) in a form Jira cannot take. It names the settings
+// that would fix it.
+type Error struct {
+	Settings []string
+	Msg      string
+}
+
+func (e *Error) Error() string {
+	if len(e.Settings) == 1 {
+		return "setting " + e.Settings[0] + ": " + e.Msg
+	}
+	return "settings " + strings.Join(e.Settings, ", ") + ": " + e.Msg
+}
+
+// Errors is every problem Resolve found, so that one run names them all.
+type Errors []*Error
+
+func (es Errors) Error() string {
+	msgs := make([]string, len(es))
+	for i, e := range es {
+		msgs[i] = e.Error()
+	}
+	return strings.Join(msgs, "; ")
+}
+
+// Unwrap lets errors.As find each *Error.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
 // Plan is everything the record needs except the issue keys: resolved from
 // settings first, then the CI, then derived defaults.
 type Plan struct {
-	Kind         settings.Kind
+	Kind         Kind
 	State        string // a Jira state
 	PipelineID   string
 	PipelineName string
@@ -48,53 +95,61 @@ type Plan struct {
 	Notes        []string // derived defaults worth telling the user
 }
 
-// Resolve decides every field of the record. Its errors are *settings.Error:
-// a value that is missing or that the CI gave in a form Jira cannot take.
+// missing is a value neither the settings nor the CI gave.
+type missing struct{ setting, what string }
+
+// Resolve decides every field of the record. Its error is Errors: every
+// value that is missing or that the CI gave in a form Jira cannot take, the
+// values the CI does not give named together in one *Error.
 func Resolve(s *settings.Settings, c cienv.Context, now time.Time) (Plan, error) {
 	p := Plan{Now: now, SHA: c.SHA, RepoURL: c.RepoURL, ServiceIDs: s.ServiceIDs, Gating: s.Gating}
-	p.Ref = c.Branch
-	if c.Tag != "" {
-		p.Ref = c.Tag
+	p.Ref = cmp.Or(c.Tag, c.Branch)
+	var (
+		errs   Errors
+		absent []missing
+	)
+	fail := func(setting, format string, a ...any) {
+		errs = append(errs, &Error{Settings: []string{setting}, Msg: fmt.Sprintf(format, a...)})
 	}
 
-	envName := or(s.Environment, c.Environment)
-	p.Kind = s.Type
+	envName := cmp.Or(s.Environment, c.Environment)
+	p.Kind = Kind(s.Type)
 	if p.Kind == "" {
-		p.Kind = settings.Build
+		p.Kind = Build
 		if envName != "" {
-			p.Kind = settings.Deployment
+			p.Kind = Deployment
 		}
 	}
-	deployment := p.Kind == settings.Deployment
+	deployment := p.Kind == Deployment
 
 	switch {
 	case s.State != "":
 		st, err := state.Map(s.State, deployment)
 		if err != nil {
-			return p, &settings.Error{Setting: "state", Msg: err.Error()}
+			fail("state", "%v", err)
 		}
 		p.State = st
 	case c.Status != "":
 		st, err := state.Map(c.Status, deployment)
 		if err != nil {
-			return p, &settings.Error{Setting: "state", Msg: fmt.Sprintf("%s reported a status this tool cannot map (%v); set state", c.Name, err)}
+			fail("state", "%s reported a status this tool cannot map (%v); set state", c.Name, err)
 		}
 		p.State = st
 	default:
 		p.State = state.Successful
 	}
 
-	p.PipelineID = or(s.PipelineID, c.PipelineID)
+	p.PipelineID = cmp.Or(s.PipelineID, c.PipelineID)
 	if p.PipelineID == "" {
-		return p, &settings.Error{Setting: "pipeline_id", Msg: fmt.Sprintf("%s gives no pipeline id; set pipeline_id to a name that stays the same across runs", c.Name)}
+		absent = append(absent, missing{"pipeline_id", "pipeline id"})
 	}
-	p.PipelineName = or(s.PipelineName, c.PipelineName, c.RepoName, p.PipelineID)
+	p.PipelineName = cmp.Or(s.PipelineName, c.PipelineName, c.RepoName, p.PipelineID)
 
-	switch n := or(s.BuildNumber, c.BuildNumber); {
+	switch n := cmp.Or(s.BuildNumber, c.BuildNumber); {
 	case n != "":
-		v, err := strconv.ParseInt(strings.TrimSpace(n), 10, 64)
+		v, err := strconv.ParseInt(n, 10, 64)
 		if err != nil || v < 0 {
-			return p, &settings.Error{Setting: "build_number", Msg: fmt.Sprintf("%q from %s is not a whole number; set build_number", n, c.Name)}
+			fail("build_number", "%q from %s is not a whole number; set build_number", n, c.Name)
 		}
 		p.BuildNumber = v
 	case c.CI == cienv.CILocal:
@@ -103,47 +158,100 @@ func Resolve(s *settings.Settings, c cienv.Context, now time.Time) (Plan, error)
 		p.BuildNumber = now.Unix()
 		p.Notes = append(p.Notes, "no CI run number outside a CI: build_number is the current time in seconds")
 	default:
-		return p, &settings.Error{Setting: "build_number", Msg: fmt.Sprintf("%s gives no build number; set build_number", c.Name)}
+		absent = append(absent, missing{"build_number", "build number"})
 	}
 
-	p.URL = or(s.URL, c.BuildURL)
+	p.URL = cmp.Or(s.URL, c.BuildURL)
 	if p.URL == "" {
-		return p, &settings.Error{Setting: "url", Msg: fmt.Sprintf("%s gives no link to this run; set url", c.Name)}
+		if link, what := fallbackLink(c); link != "" {
+			p.URL = link
+			p.Notes = append(p.Notes, fmt.Sprintf("%s gives no link to this run: the record links to the %s instead; set url to link the run", c.Name, what))
+		} else {
+			absent = append(absent, missing{"url", "link to this run"})
+		}
 	}
 
 	short := p.SHA
 	if len(short) > 7 {
 		short = short[:7]
 	}
-	p.Label = or(s.Label, c.Tag, short)
-	p.DisplayName = or(s.DisplayName, fmt.Sprintf("%s #%d", p.PipelineName, p.BuildNumber))
+	p.Label = cmp.Or(s.Label, c.Tag, short)
+	p.DisplayName = cmp.Or(s.DisplayName, fmt.Sprintf("%s #%d", p.PipelineName, p.BuildNumber))
 
 	if deployment {
-		if envName == "" {
-			return p, &settings.Error{Setting: "environment", Msg: "a deployment needs an environment name; set environment (or type: build)"}
-		}
 		p.Environment = jira.Environment{
-			ID:          or(s.EnvironmentID, Slug(envName)),
+			ID:          cmp.Or(s.EnvironmentID, Slug(envName)),
 			DisplayName: envName,
-			Type:        or(string(s.EnvironmentType), validEnvType(c.EnvironmentType), InferEnvType(envName)),
+			Type:        cmp.Or(string(s.EnvironmentType), validEnvType(c.EnvironmentType), InferEnvType(envName)),
 		}
-		if p.Environment.ID == "" {
-			return p, &settings.Error{Setting: "environment_id", Msg: fmt.Sprintf("environment %q gives an empty id; set environment_id", envName)}
+		switch {
+		case envName == "":
+			fail("environment", "a deployment needs an environment name; set environment (or type: build)")
+		case p.Environment.ID == "":
+			fail("environment_id", "environment %q gives an empty id; set environment_id", envName)
 		}
 	}
-	p.Description = or(s.Description, describe(p, c))
+	p.Description = cmp.Or(s.Description, describe(p, c))
+
+	if len(absent) > 0 {
+		e := &Error{}
+		var whats []string
+		for _, m := range absent {
+			e.Settings = append(e.Settings, m.setting)
+			whats = append(whats, "no "+m.what)
+		}
+		hint := ""
+		if e.Settings[0] == "pipeline_id" {
+			hint = " (pipeline_id: a name that stays the same across runs)"
+		}
+		e.Msg = fmt.Sprintf("%s gives %s; set %s%s", c.Name, and(whats), and(e.Settings), hint)
+		errs = append(Errors{e}, errs...)
+	}
+	if len(errs) > 0 {
+		return p, errs
+	}
 	return p, nil
 }
 
+// and joins words as a sentence does: "a", "a and b", "a, b and c".
+func and(words []string) string {
+	if len(words) < 2 {
+		return strings.Join(words, "")
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " and " + words[len(words)-1]
+}
+
+// fallbackLink is the link a record gets when the CI gives none to the run:
+// the commit's page where the CI says which forge hosts it, else the
+// repository's. Only web (http or https) links count.
+func fallbackLink(c cienv.Context) (link, what string) {
+	u, err := url.Parse(c.RepoURL)
+	if c.RepoURL == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return "", ""
+	}
+	repo := strings.TrimRight(c.RepoURL, "/")
+	if c.SHA != "" && !strings.ContainsAny(c.SHA, "/?#") {
+		switch c.CI {
+		case cienv.CIGitHub:
+			return repo + "/commit/" + c.SHA, "commit"
+		case cienv.CIGitLab:
+			return repo + "/-/commit/" + c.SHA, "commit"
+		case cienv.CIBitbucket:
+			return repo + "/commits/" + c.SHA, "commit"
+		}
+	}
+	return repo, "repository"
+}
+
 func describe(p Plan, c cienv.Context) string {
-	what := or(c.RepoName, p.PipelineName)
+	what := cmp.Or(c.RepoName, p.PipelineName)
 	if p.Ref != "" {
 		what += " " + p.Ref
 	}
 	if p.Label != "" && p.Label != p.Ref {
 		what += " (" + p.Label + ")"
 	}
-	if p.Kind == settings.Deployment {
+	if p.Kind == Deployment {
 		return fmt.Sprintf("Deploy %s to %s", what, p.Environment.DisplayName)
 	}
 	return "Build " + what
@@ -198,26 +306,17 @@ func InferEnvType(name string) string {
 
 func validEnvType(t string) string {
 	t = strings.ToLower(strings.TrimSpace(t))
-	for _, e := range settings.EnvTypes {
-		if t == e {
-			return t
-		}
-	}
-	return ""
-}
-
-func or(vals ...string) string {
-	for _, v := range vals {
-		if strings.TrimSpace(v) != "" {
-			return strings.TrimSpace(v)
-		}
+	if slices.Contains(settings.EnvTypes, t) {
+		return t
 	}
 	return ""
 }
 
 // Keys gathers the issue keys in order of relevance: issue_keys, the branch,
-// the pull request title, then commit messages (newest first).
-func Keys(s *settings.Settings, c cienv.Context, commits []string) []issuekeys.Found {
+// the pull request title, then commit messages (newest first). The warnings
+// name the values that looked like keys but break Jira's pattern: they are
+// left out, so that the rest can be sent.
+func Keys(s *settings.Settings, c cienv.Context, commits []string) ([]issuekeys.Found, []string) {
 	set := issuekeys.New(s.ProjectKeys).NewSet()
 	set.AddKeys(issuekeys.Explicit, s.IssueKeys...)
 	if !prHeadName(c.Branch) || len(s.ProjectKeys) > 0 {
@@ -225,7 +324,27 @@ func Keys(s *settings.Settings, c cienv.Context, commits []string) []issuekeys.F
 	}
 	set.Add(issuekeys.Title, c.PRTitle)
 	set.Add(issuekeys.Commit, commits...)
-	return set.Found()
+	var warnings []string
+	if dropped, more := set.Dropped(); len(dropped) > 0 {
+		shown := make([]string, len(dropped))
+		for i, d := range dropped {
+			shown[i] = shortKey(d)
+		}
+		list := strings.Join(shown, ", ")
+		if more > 0 {
+			list += fmt.Sprintf(" and %d more", more)
+		}
+		warnings = append(warnings, fmt.Sprintf("left out what looks like an issue key but is longer than Jira takes (255 characters before or after the dash), so that the rest can be sent: %s", list))
+	}
+	return set.Found(), warnings
+}
+
+// shortKey shows a long key-shaped value by its ends and its length.
+func shortKey(v string) string {
+	if len(v) <= 40 {
+		return v
+	}
+	return fmt.Sprintf("%s...%s (%d characters)", v[:20], v[len(v)-10:], len(v))
 }
 
 // prHeadName reports branch names that CIs make up for pull requests

@@ -4,7 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,7 +43,7 @@ func TestResolveBuildDefaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Kind != settings.Build || p.State != "successful" || p.BuildNumber != 42 || p.Label != "0123456" ||
+	if p.Kind != Build || p.State != "successful" || p.BuildNumber != 42 || p.Label != "0123456" ||
 		p.DisplayName != "CI #42" || p.Description != "Build o/r feature/ABC-1-x (0123456)" {
 		t.Errorf("plan = %+v", p)
 	}
@@ -54,7 +57,7 @@ func TestResolveDeploymentFromEnvironment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Kind != settings.Deployment || p.Environment.ID != "production-eu" || p.Environment.Type != "production" ||
+	if p.Kind != Deployment || p.Environment.ID != "production-eu" || p.Environment.Type != "production" ||
 		p.Label != "v1.2.3" || p.Description != "Deploy o/r v1.2.3 to Production EU" {
 		t.Errorf("plan = %+v", p)
 	}
@@ -79,8 +82,8 @@ func TestResolveState(t *testing.T) {
 	}
 	c.Status = "exploded"
 	_, err := Resolve(mustLoad(t), c, now)
-	var se *settings.Error
-	if !errors.As(err, &se) || se.Setting != "state" || !strings.Contains(err.Error(), "success") {
+	var se *Error
+	if !errors.As(err, &se) || !slices.Equal(se.Settings, []string{"state"}) || !strings.Contains(err.Error(), "success") {
 		t.Errorf("unmapped CI status: %v", err)
 	}
 	if _, err := Resolve(mustLoad(t, "JIRA_STATE=rolled_back"), ghContext(), now); err == nil {
@@ -97,7 +100,7 @@ func TestResolveMissing(t *testing.T) {
 		{func(c *cienv.Context) { c.PipelineID = "" }, nil, "pipeline_id"},
 		{func(c *cienv.Context) { c.BuildNumber = "" }, nil, "build_number"},
 		{func(c *cienv.Context) { c.BuildNumber = "12.5" }, nil, "build_number"},
-		{func(c *cienv.Context) { c.BuildURL = "" }, nil, "url"},
+		{func(c *cienv.Context) { c.BuildURL, c.RepoURL = "", "" }, nil, "url"},
 		{func(c *cienv.Context) {}, []string{"JIRA_TYPE=deployment"}, "environment"},
 		{func(c *cienv.Context) { c.Environment = "---" }, nil, "environment_id"},
 	}
@@ -105,10 +108,83 @@ func TestResolveMissing(t *testing.T) {
 		c := ghContext()
 		tt.mod(&c)
 		_, err := Resolve(mustLoad(t, tt.env...), c, now)
-		var se *settings.Error
-		if !errors.As(err, &se) || se.Setting != tt.setting {
+		var se *Error
+		if !errors.As(err, &se) || !slices.Equal(se.Settings, []string{tt.setting}) {
 			t.Errorf("want error on %s, got %v", tt.setting, err)
 		}
+	}
+}
+
+// Every value the CI does not give is named in one message, not one per
+// run (build_number, then on the next run url).
+func TestResolveNamesEveryMissingValueAtOnce(t *testing.T) {
+	c := cienv.Context{CI: cienv.CIGitLab, Name: "GitLab CI", SHA: "de81359aff84ef37ac165ee39d4275e2d14837bd"}
+	_, err := Resolve(mustLoad(t), c, now)
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 {
+		t.Fatalf("err = %v, want one Error", err)
+	}
+	want := "settings pipeline_id, build_number, url: GitLab CI gives no pipeline id, no build number and no link to this run; " +
+		"set pipeline_id, build_number and url (pipeline_id: a name that stays the same across runs)"
+	if got := errs[0].Error(); got != want {
+		t.Errorf("error\n  %s\nwant\n  %s", got, want)
+	}
+
+	// Other problems come along in the same run.
+	c.Status = "exploded"
+	_, err = Resolve(mustLoad(t, "JIRA_PIPELINE_ID=p", "JIRA_TYPE=deployment"), c, now)
+	if !errors.As(err, &errs) || len(errs) != 3 || !slices.Equal(errs[0].Settings, []string{"build_number", "url"}) ||
+		!slices.Equal(errs[1].Settings, []string{"state"}) || !slices.Equal(errs[2].Settings, []string{"environment"}) {
+		t.Errorf("err = %v", err)
+	}
+	// Settings fill what the CI lacks.
+	if _, err := Resolve(mustLoad(t, "JIRA_PIPELINE_ID=p", "JIRA_BUILD_NUMBER=3", "JIRA_URL=https://ci.example.com/3"), cienv.Context{CI: cienv.CIGitLab, Name: "GitLab CI"}, now); err != nil {
+		t.Errorf("with the settings: %v", err)
+	}
+}
+
+// Without a run link, the record links to the commit (where the CI says
+// which forge hosts it) or to the repository, with a notice; without either
+// it is refused.
+func TestResolveFallsBackToACommitOrRepositoryLink(t *testing.T) {
+	sha := "0123456789abcdef0123456789abcdef01234567"
+	tests := []struct {
+		ci, repo, want string
+	}{
+		{cienv.CIGitHub, "https://github.com/o/r", "https://github.com/o/r/commit/" + sha},
+		{cienv.CIGitLab, "https://gitlab.example.com/g/r/", "https://gitlab.example.com/g/r/-/commit/" + sha},
+		{cienv.CIBitbucket, "https://bitbucket.org/w/r", "https://bitbucket.org/w/r/commits/" + sha},
+		{cienv.CIDrone, "http://127.0.0.1:3000/acme/widgets", "http://127.0.0.1:3000/acme/widgets"},
+		{cienv.CIWoodpecker, "https://gitea.example.com/acme/widgets", "https://gitea.example.com/acme/widgets"},
+	}
+	for _, tt := range tests {
+		c := ghContext()
+		c.CI, c.Name, c.RepoURL, c.BuildURL = tt.ci, tt.ci, tt.repo, ""
+		p, err := Resolve(mustLoad(t), c, now)
+		if err != nil || p.URL != tt.want || len(p.Notes) != 1 || !strings.Contains(p.Notes[0], "set url") {
+			t.Errorf("%s: url %q, notes %q, err %v; want %q", tt.ci, p.URL, p.Notes, err, tt.want)
+		}
+	}
+	// A repository that is not on the web is no link.
+	c := ghContext()
+	c.CI, c.RepoURL, c.BuildURL = cienv.CIGitLab, "file:///builds/repo", ""
+	if _, err := Resolve(mustLoad(t), c, now); err == nil || !strings.Contains(err.Error(), "setting url") {
+		t.Errorf("file repository: %v", err)
+	}
+	// The url setting always wins.
+	c = ghContext()
+	c.BuildURL = ""
+	if p, _ := Resolve(mustLoad(t, "JIRA_URL=https://ci.example.com/9"), c, now); p.URL != "https://ci.example.com/9" || len(p.Notes) != 0 {
+		t.Errorf("url setting: %q %q", p.URL, p.Notes)
+	}
+}
+
+func TestErrorText(t *testing.T) {
+	if got := (&Error{Settings: []string{"url"}, Msg: "m"}).Error(); got != "setting url: m" {
+		t.Errorf("%q", got)
+	}
+	if got := (Errors{{Settings: []string{"a", "b"}, Msg: "m"}, {Settings: []string{"c"}, Msg: "n"}}).Error(); got != "settings a, b: m; setting c: n" {
+		t.Errorf("%q", got)
 	}
 }
 
@@ -150,21 +226,34 @@ func TestKeysOrder(t *testing.T) {
 	s := mustLoad(t, "JIRA_ISSUE_KEYS=ZZZ-9")
 	c := ghContext()
 	c.PRTitle = "TTT-5 title"
-	got := Keys(s, c, []string{"NEW-3 newest", "OLD-2 oldest ABC-1"})
+	got, warnings := Keys(s, c, []string{"NEW-3 newest", "OLD-2 oldest ABC-1"})
 	want := []issuekeys.Found{{Key: "ZZZ-9", Source: issuekeys.Explicit}, {Key: "ABC-1", Source: issuekeys.Branch},
 		{Key: "TTT-5", Source: issuekeys.Title}, {Key: "NEW-3", Source: issuekeys.Commit}, {Key: "OLD-2", Source: issuekeys.Commit}}
-	if !reflect.DeepEqual(got, want) {
-		t.Errorf("Keys = %v, want %v", got, want)
+	if !reflect.DeepEqual(got, want) || warnings != nil {
+		t.Errorf("Keys = %v %q, want %v", got, warnings, want)
+	}
+}
+
+// A 260-letter "key" in a commit message is left out with a warning; the
+// good keys are still sent.
+func TestKeysDropOverLongValues(t *testing.T) {
+	long := strings.Repeat("X", 260) + "-1"
+	got, warnings := Keys(mustLoad(t), ghContext(), []string{"ABC-2 and " + long, "DEF-3"})
+	if !reflect.DeepEqual(got, []issuekeys.Found{{Key: "ABC-1", Source: issuekeys.Branch}, {Key: "ABC-2", Source: issuekeys.Commit}, {Key: "DEF-3", Source: issuekeys.Commit}}) {
+		t.Errorf("Keys = %v", got)
+	}
+	if len(warnings) != 1 || !strings.Contains(warnings[0], "XXXXXXXXXXXXXXXXXXXX...XXXXXXXX-1 (262 characters)") || strings.Contains(warnings[0], long) {
+		t.Errorf("warnings %q", warnings)
 	}
 }
 
 func TestPRHeadNameIsNotAKey(t *testing.T) {
 	c := ghContext()
 	c.Branch = "PR-24"
-	if got := Keys(mustLoad(t), c, nil); len(got) != 0 {
+	if got, _ := Keys(mustLoad(t), c, nil); len(got) != 0 {
 		t.Errorf("PR-24 taken for a key: %v", got)
 	}
-	if got := Keys(mustLoad(t, "JIRA_PROJECT_KEYS=PR"), c, nil); len(got) != 1 {
+	if got, _ := Keys(mustLoad(t, "JIRA_PROJECT_KEYS=PR"), c, nil); len(got) != 1 {
 		t.Errorf("with PR in project_keys, PR-24 is a key: %v", got)
 	}
 }
@@ -261,3 +350,28 @@ func TestBodiesValidateAgainstSpec(t *testing.T) {
 }
 
 func withoutRepo(p Plan) Plan { p.RepoURL = ""; return p }
+
+// gitlab-runner 16.10's `exec shell` (captured, ../shared/fixtures/real)
+// gives neither a run number nor any web link: both are named in one run.
+func TestResolveRealGitLabExecNamesBothMissingValues(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "gitlab-runner-16.10-exec-plain.env"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var environ []string
+	for _, line := range strings.Split(string(raw), "\n") {
+		if line != "" && !strings.HasPrefix(line, "#") && !strings.HasPrefix(line, "JIRA_") {
+			environ = append(environ, line)
+		}
+	}
+	c := cienv.Detect(cienv.FromEnviron(environ), t.TempDir())
+	if c.CI != cienv.CIGitLab {
+		t.Fatalf("detected %q", c.CI)
+	}
+	_, err = Resolve(mustLoad(t), c, now)
+	var errs Errors
+	if !errors.As(err, &errs) || len(errs) != 1 || !slices.Equal(errs[0].Settings, []string{"build_number", "url"}) ||
+		!strings.Contains(err.Error(), "gives no build number and no link to this run; set build_number and url") {
+		t.Errorf("err = %v", err)
+	}
+}

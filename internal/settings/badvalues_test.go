@@ -23,9 +23,9 @@ type badValue struct {
 var badValues = map[string][]badValue{
 	"client_id":        {{missing: true, says: "required"}},
 	"client_secret":    {{missing: true, says: "required"}},
-	"site":             {{value: "http://acme.atlassian.net", says: "only https"}, {value: "https://acme.atlassian.net/jira", says: "has a path"}, {value: "ftp://acme", says: "https URL"}, {value: "https://u:p@acme.atlassian.net", says: "credentials"}, {missing: true, says: "required unless cloud_id"}},
-	"cloud_id":         {{value: "a/b", says: "tenant_info"}, {value: "a b", says: "not a cloud id"}},
-	"api_url":          {{value: "ftp://x", says: "https URL"}, {value: "http://api.example.com", says: "plain http"}, {value: "not a url", says: "https URL"}},
+	"site":             {{value: "http://acme.atlassian.net", says: "only https"}, {value: "acme.atlassian.net?x=1", says: "query"}, {value: "https://acme.atlassian.net/#top", says: "fragment"}, {value: "acme.atlassian.net:99999", says: "port"}, {value: "https://acme.atlassian.net:0", says: "port"}, {value: "https://acme.atlassian.net:x1", says: "port"}, {value: "acme.atlassian.net:-1", says: "port"}, {value: "https://acme.atlassian.net/jira", says: "has a path"}, {value: "ftp://acme", says: "https URL"}, {value: "https://u:p@acme.atlassian.net", says: "credentials"}, {missing: true, says: "required unless cloud_id"}},
+	"cloud_id":         {{value: "a/b", says: "tenant_info"}, {value: "a b", says: "not a cloud id"}, {value: "..", says: "UUID"}, {value: "not-a-uuid", says: "UUID"}, {value: "0b6c5d1e-7f2a-4c3b-9d8e-1a2b3c4d5e6", says: "UUID"}, {value: "0b6c5d1e7f2a4c3b9d8e1a2b3c4d5e6f", says: "UUID"}},
+	"api_url":          {{value: "ftp://x", says: "https URL"}, {value: "https://api.example.com/?x=1", says: "query"}, {value: "https://api.example.com?", says: "query"}, {value: "https://api.example.com/#f", says: "fragment"}, {value: "https://api.example.com#", says: "fragment"}, {value: "https://api.example.com:99999", says: "port"}, {value: "https://api.example.com:65536", says: "port"}, {value: "https://api.example.com:0", says: "port"}, {value: "https://api.example.com:https", says: "port"}, {value: "http://api.example.com", says: "plain http"}, {value: "not a url", says: "https URL"}},
 	"type":             {{value: "bulid", says: "build, deployment"}},
 	"state":            {{value: "grumpy", says: "successful"}},
 	"environment_type": {{value: "prod", says: "production"}},
@@ -36,11 +36,11 @@ var badValues = map[string][]badValue{
 	"url":              {{value: "not a url", says: "absolute URL"}, {value: "/relative", says: "absolute URL"}},
 	"max_commits":      {{value: "lots", says: "whole number"}, {value: "0", says: "1 or more"}},
 	"gating":           {{value: "yes please", says: "true or false"}, {value: "true", says: "deployments only", with: []string{"JIRA_TYPE=build"}}},
-	"gating_interval":  {{value: "soon", says: "Go duration"}, {value: "-5s", says: "positive"}},
+	"gating_interval":  {{value: "soon", says: "Go duration"}, {value: "-5s", says: "at least 1s"}, {value: "1ns", says: "at least 1s"}, {value: "999ms", says: "at least 1s"}},
 	"gating_timeout":   {{value: "0s", says: "positive"}, {value: "1 hour", says: "Go duration"}},
 	"dry_run":          {{value: "maybe", says: "true or false"}},
 	"fail_on_error":    {{value: "nope", says: "true or false"}},
-	"timeout":          {{value: "10", says: "Go duration"}, {value: "-1s", says: "positive"}},
+	"timeout":          {{value: "10", says: "Go duration"}, {value: "-1s", says: "at least 1s"}, {value: "1ns", says: "at least 1s"}, {value: "999ms", says: "at least 1s"}},
 	"debug":            {{value: "2x", says: "true or false"}},
 }
 

@@ -3,8 +3,11 @@ package settings
 import (
 	"errors"
 	"net/url"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jira-cicd/jira-cicd/internal/netrule"
 )
@@ -42,6 +45,12 @@ func FuzzLoad(f *testing.F) {
 		{"state", 1, "FAILURE", "--no-such-flag"},
 		{"project_keys", 3, "abc,_X,Ä", ""},
 		{"cloud_id", 3, "%zz", ""},
+		{"cloud_id", 1, "..", ""},
+		{"cloud_id", 2, "0B6C5D1E-7F2A-4C3B-9D8E-1A2B3C4D5E6F", ""},
+		{"api_url", 3, "https://api.example.com:99999/x?y#z", ""},
+		{"site", 2, "acme.atlassian.net:0", ""},
+		{"gating_interval", 3, "1ns", ""},
+		{"timeout", 1, "999999us", ""},
 		{"service_ids", 3, strings.Repeat("é", 300), ""},
 	}
 	for _, s := range seeds {
@@ -101,8 +110,11 @@ func FuzzLoad(f *testing.F) {
 			return
 		}
 		// Accepted settings are usable.
-		if s.Timeout <= 0 || s.GatingInterval <= 0 || s.GatingTimeout <= 0 || s.MaxCommits < 1 {
+		if s.Timeout < time.Second || s.GatingInterval < time.Second || s.GatingTimeout <= 0 || s.MaxCommits < 1 {
 			t.Fatalf("accepted %+v", s)
+		}
+		if s.CloudID != "" && !ValidCloudID(s.CloudID) {
+			t.Fatalf("accepted cloud_id %q", s.CloudID)
 		}
 		for _, raw := range []string{s.APIURL, s.Site} {
 			if raw == "" {
@@ -112,6 +124,14 @@ func FuzzLoad(f *testing.F) {
 			if err != nil || u.User != nil || !(u.Scheme == "https" || u.Scheme == "http" && netrule.IsLoopback(u.Hostname())) {
 				t.Fatalf("accepted URL %q", raw)
 			}
+			if u.RawQuery != "" || u.ForceQuery || strings.Contains(raw, "#") {
+				t.Fatalf("accepted URL %q with a query or fragment", raw)
+			}
+			if p := u.Port(); p != "" {
+				if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+					t.Fatalf("accepted URL %q with port %q", raw, p)
+				}
+			}
 		}
 		if !s.DryRun && (strings.TrimSpace(s.ClientID) == "" || s.ClientSecret == "") {
 			t.Fatalf("accepted without credentials: %+v", s)
@@ -120,10 +140,5 @@ func FuzzLoad(f *testing.F) {
 }
 
 func known(name string) bool {
-	for _, r := range Table() {
-		if r.Name == name {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(Table(), func(r Row) bool { return r.Name == name })
 }

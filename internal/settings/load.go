@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	env "github.com/caarlos0/env/v10"
 
@@ -35,13 +38,20 @@ func Load(args []string, environ []string) (*Settings, error) {
 		return nil, err
 	}
 	merged := map[string]string{}
+	var errs Errors
 	for _, r := range table {
-		if v, ok := lookup(r, flags, vars); ok {
-			merged[r.Name] = v
+		v, ok, err := lookup(r, flags, vars)
+		if err != nil {
+			errs = append(errs, &Error{Setting: r.Name, Msg: err.Error()})
+			continue
+		}
+		if ok {
+			// Surrounding whitespace (a YAML block's last newline) is never
+			// part of a value.
+			merged[r.Name] = strings.TrimSpace(v)
 		}
 	}
 	s := &Settings{}
-	var errs Errors
 	if err := env.ParseWithOptions(s, env.Options{Environment: merged}); err != nil {
 		errs = append(errs, parseErrors(err, merged)...)
 	}
@@ -54,42 +64,68 @@ func Load(args []string, environ []string) (*Settings, error) {
 
 // lookup finds a setting's value in the sources, in order. Empty values count
 // as unset (GitHub passes every declared input, empty when not given).
-func lookup(r Row, flags map[string]string, vars map[string]string) (string, bool) {
+func lookup(r Row, flags map[string]string, vars map[string]string) (string, bool, error) {
 	if v, ok := flags[r.Name]; ok {
-		return v, true
+		return v, true, nil
 	}
 	for _, name := range r.EnvNames() {
 		if v := strings.TrimSpace(vars[name]); v != "" {
-			return vars[name], true
+			return vars[name], true, nil
 		}
 		// Bitbucket pipes pass a list variable as NAME_COUNT, NAME_0, ...
 		if r.List {
-			if v, ok := bitbucketList(name, vars); ok {
-				return v, true
+			if v, ok, err := bitbucketList(name, vars); ok || err != nil {
+				return v, ok, err
 			}
 		}
 	}
 	// Bitbucket pipes document DEBUG=true for every pipe.
 	if r.Name == "debug" && strings.TrimSpace(vars["DEBUG"]) != "" {
-		return vars["DEBUG"], true
+		return vars["DEBUG"], true, nil
 	}
-	return "", false
+	return "", false, nil
 }
 
-func bitbucketList(name string, vars map[string]string) (string, bool) {
-	n, err := strconv.Atoi(strings.TrimSpace(vars[name+"_COUNT"]))
-	if err != nil || n <= 0 {
-		return "", false
+// MaxListItems caps a list given as NAME_COUNT, NAME_0, ...: the count is
+// read before any item, so without a cap it sizes an allocation and a loop
+// (4611686018427387904 panicked, 1000000000 ran for minutes). 1000 is above
+// every limit a list meets on the way to Jira: 100 issue keys per build, 500
+// association values (keys and service ids together) per deployment, and a
+// handful of projects or test report patterns.
+const MaxListItems = 1000
+
+func bitbucketList(name string, vars map[string]string) (string, bool, error) {
+	raw, given := vars[name+"_COUNT"]
+	raw = strings.TrimSpace(raw)
+	if !given || raw == "" {
+		return "", false, nil
+	}
+	n, err := strconv.ParseUint(raw, 10, 64)
+	switch {
+	case err != nil && errors.Is(err, strconv.ErrRange), err == nil && n > MaxListItems:
+		return "", false, fmt.Errorf("%s_COUNT=%s: a list takes at most %d items", name, clip(raw, 30), MaxListItems)
+	case err != nil:
+		return "", false, fmt.Errorf("%s_COUNT=%q is not a whole number of items (0 to %d)", name, clip(raw, 30), MaxListItems)
+	case n == 0:
+		return "", false, nil
 	}
 	items := make([]string, 0, n)
-	for i := 0; i < n; i++ {
-		if v := strings.TrimSpace(vars[fmt.Sprintf("%s_%d", name, i)]); v != "" {
+	for i := range int(n) {
+		if v := strings.TrimSpace(vars[name+"_"+strconv.Itoa(i)]); v != "" {
 			items = append(items, v)
 		}
 	}
 	// A JSON array keeps items with commas or spaces whole.
 	b, _ := json.Marshal(items)
-	return string(b), len(items) > 0
+	return string(b), len(items) > 0, nil
+}
+
+// clip shortens a value quoted in a message.
+func clip(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
 
 func toMap(environ []string) map[string]string {
@@ -204,8 +240,11 @@ func (s *Settings) validate() Errors {
 	} else {
 		s.APIURL = u
 	}
-	if s.CloudID != "" && strings.ContainsAny(s.CloudID, "/?#% ") {
-		add("cloud_id", "%q is not a cloud id; use the cloudId from https://<site>/_edge/tenant_info", s.CloudID)
+	if s.CloudID != "" && !ValidCloudID(s.CloudID) {
+		add("cloud_id", "%q is not a cloud id (a UUID such as 0b6c5d1e-7f2a-4c3b-9d8e-1a2b3c4d5e6f); use the cloudId from https://<site>/_edge/tenant_info", s.CloudID)
+	}
+	if s.Type = strings.ToLower(s.Type); s.Type != "" && !slices.Contains(Types, s.Type) {
+		add("type", "%q is not accepted; use one of: %s", s.Type, strings.Join(Types, ", "))
 	}
 	if s.State != "" && !state.Known(s.State) {
 		add("state", "%q is not a known state; accepted: %s", s.State, strings.Join(state.Accepted(), ", "))
@@ -240,12 +279,20 @@ func (s *Settings) validate() Errors {
 	if s.MaxCommits < 1 {
 		add("max_commits", "%d is not accepted; use a whole number of 1 or more", s.MaxCommits)
 	}
-	for name, d := range map[string]int64{"timeout": int64(s.Timeout), "gating_interval": int64(s.GatingInterval), "gating_timeout": int64(s.GatingTimeout)} {
-		if d <= 0 {
-			add(name, "must be a positive Go duration such as 30s or 5m")
+	// A shorter timeout cannot hold one request, and a shorter interval
+	// polls Jira thousands of times a minute.
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"timeout", s.Timeout}, {"gating_interval", s.GatingInterval}} {
+		if d.v < minDuration {
+			add(d.name, "%v is too short; use a Go duration of at least 1s, such as 30s or 5m", d.v)
 		}
 	}
-	if s.Gating && s.Type == Build {
+	if s.GatingTimeout <= 0 {
+		add("gating_timeout", "must be a positive Go duration such as 30s or 5m")
+	}
+	if s.Gating && s.Type == "build" {
 		add("gating", "applies to deployments only; remove it or set type: deployment")
 	}
 	return errs
@@ -273,7 +320,20 @@ func NormalizeSite(site string) (string, error) {
 	return p.Scheme + "://" + p.Host, nil
 }
 
-// checkURL accepts https URLs, and http ones whose host is loopback.
+// minDuration is the shortest timeout and gating_interval accepted.
+const minDuration = time.Second
+
+// cloudIDPattern is the shape of an Atlassian cloud id: a UUID in its usual
+// text form.
+var cloudIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// ValidCloudID reports whether id is a cloud id: a UUID such as
+// 0b6c5d1e-7f2a-4c3b-9d8e-1a2b3c4d5e6f. The id goes into request paths, so
+// nothing else (`..`, `/`, `%2F`) is ever accepted.
+func ValidCloudID(id string) bool { return cloudIDPattern.MatchString(id) }
+
+// checkURL accepts https URLs, and http ones whose host is loopback. Neither
+// may carry credentials, a query, a fragment or a port outside 1-65535.
 func checkURL(raw string) (string, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
@@ -283,10 +343,24 @@ func checkURL(raw string) (string, error) {
 		} else if strings.Contains(raw, "@") {
 			shown = "(a value with credentials)"
 		}
+		if err != nil && strings.Contains(err.Error(), "invalid port") {
+			return "", fmt.Errorf("%q has an invalid port; a port is a number from 1 to 65535", shown)
+		}
 		return "", fmt.Errorf("%q is not an https URL", shown)
 	}
 	if u.User != nil {
 		return "", fmt.Errorf("a URL with credentials in it is not accepted; use client_id and client_secret")
+	}
+	if u.RawQuery != "" || u.ForceQuery {
+		return "", fmt.Errorf("%q has a query (?...); give the URL without one", u.Redacted())
+	}
+	if u.Fragment != "" || strings.Contains(raw, "#") {
+		return "", fmt.Errorf("%q has a fragment (#...); give the URL without one", raw)
+	}
+	if p := u.Port(); p != "" {
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return "", fmt.Errorf("%q has port %s; a port is a number from 1 to 65535", raw, p)
+		}
 	}
 	if u.Scheme == "http" && !netrule.IsLoopback(u.Hostname()) {
 		return "", fmt.Errorf("%q uses plain http; only https is accepted (http only for loopback hosts)", raw)

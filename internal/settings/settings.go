@@ -8,6 +8,7 @@ package settings
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,7 +22,7 @@ type Settings struct {
 	CloudID      string `env:"cloud_id" group:"Jira" help:"Cloud id of the site; skips the lookup on the site."`
 	APIURL       string `env:"api_url" envDefault:"https://api.atlassian.com" group:"Jira" help:"Base URL of the token endpoint ({api_url}/oauth/token) and of the Builds and Deployments APIs."`
 
-	Type            Kind    `env:"type" group:"Record" doc:"deployment when an environment is known, else build" help:"What to send: build or deployment."`
+	Type            string  `env:"type" group:"Record" doc:"deployment when an environment is known, else build" help:"What to send: build or deployment."`
 	State           string  `env:"state" group:"Record" doc:"the CI's status where it has one, else successful" help:"Jira state (pending, in_progress, successful, failed, cancelled, unknown; deployments also rolled_back) or a CI word (success, failure, cancelled, skipped, running, error, killed, aborted, ...), mapped."`
 	Environment     string  `env:"environment" group:"Record" doc:"the CI's deployment environment, where it has one" help:"Deployment environment name."`
 	EnvironmentID   string  `env:"environment_id" group:"Record" doc:"a slug of environment" help:"Deployment environment id; the same name gives the same id on every run."`
@@ -50,24 +51,9 @@ type Settings struct {
 	Debug       bool          `env:"debug" envDefault:"false" group:"Behaviour" help:"Verbose log (never a secret or a token)."`
 }
 
-// Kind is the record type: build or deployment ("" = infer).
-type Kind string
-
-// Record kinds.
-const (
-	Build      Kind = "build"
-	Deployment Kind = "deployment"
-)
-
-// UnmarshalText accepts build or deployment.
-func (k *Kind) UnmarshalText(b []byte) error {
-	switch v := Kind(strings.ToLower(strings.TrimSpace(string(b)))); v {
-	case Build, Deployment, "":
-		*k = v
-		return nil
-	}
-	return acceptErr(string(b), "build, deployment")
-}
+// Types are the accepted values of the type setting ("" = infer). The
+// record package turns the value into its own Kind.
+var Types = []string{"build", "deployment"}
 
 // EnvType is a Jira environment type ("" = infer from the name).
 type EnvType string
@@ -78,11 +64,9 @@ var EnvTypes = []string{"development", "testing", "staging", "production", "unma
 // UnmarshalText accepts one of EnvTypes.
 func (t *EnvType) UnmarshalText(b []byte) error {
 	v := strings.ToLower(strings.TrimSpace(string(b)))
-	for _, e := range EnvTypes {
-		if v == e || v == "" {
-			*t = EnvType(v)
-			return nil
-		}
+	if v == "" || slices.Contains(EnvTypes, v) {
+		*t = EnvType(v)
+		return nil
 	}
 	return acceptErr(string(b), strings.Join(EnvTypes, ", "))
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -138,7 +139,7 @@ func TestBadValuesNameTheSetting(t *testing.T) {
 		{"JIRA_STATE=grumpy", "state", "successful"},
 		{"JIRA_ENVIRONMENT_TYPE=prod", "environment_type", "production"},
 		{"JIRA_TIMEOUT=10", "timeout", "Go duration"},
-		{"JIRA_TIMEOUT=-1s", "timeout", "positive"},
+		{"JIRA_TIMEOUT=-1s", "timeout", "at least 1s"},
 		{"JIRA_GATING_INTERVAL=soon", "gating_interval", "Go duration"},
 		{"JIRA_GATING_TIMEOUT=0s", "gating_timeout", "positive"},
 		{"JIRA_DRY_RUN=maybe", "dry_run", "true or false"},
@@ -180,7 +181,7 @@ func TestMissingRequired(t *testing.T) {
 			t.Errorf("error %v should contain %q", err, want)
 		}
 	}
-	if _, err := Load(nil, []string{"JIRA_CLIENT_ID=i", "JIRA_CLIENT_SECRET=s", "JIRA_CLOUD_ID=c"}); err != nil {
+	if _, err := Load(nil, []string{"JIRA_CLIENT_ID=i", "JIRA_CLIENT_SECRET=s", "JIRA_CLOUD_ID=0b6c5d1e-7f2a-4c3b-9d8e-1a2b3c4d5e6f"}); err != nil {
 		t.Errorf("cloud_id should make site optional: %v", err)
 	}
 }
@@ -228,5 +229,45 @@ func TestUsageListsEverySetting(t *testing.T) {
 	md := MarkdownTable(JiraEnv)
 	if !strings.Contains(md, "`JIRA_CLIENT_ID`") || !strings.Contains(md, "`60s`") {
 		t.Errorf("markdown table: %s", md)
+	}
+}
+
+// Bitbucket's NAME_COUNT is a count someone else wrote: a huge one must not
+// allocate (4611686018427387904 panicked in makeslice) or loop for minutes.
+func TestListCountIsCapped(t *testing.T) {
+	for _, count := range []string{"4611686018427387904", "1000000000", strconv.Itoa(MaxListItems + 1)} {
+		for _, prefix := range []string{"INPUT_", "PLUGIN_", "JIRA_"} {
+			env := append(append([]string{}, creds...), prefix+"ISSUE_KEYS_COUNT="+count, prefix+"ISSUE_KEYS_0=ABC-1")
+			start := time.Now()
+			_, err := Load(nil, env)
+			var errs Errors
+			if !errors.As(err, &errs) || errs[0].Setting != "issue_keys" || !strings.Contains(err.Error(), prefix+"ISSUE_KEYS_COUNT") ||
+				!strings.Contains(err.Error(), "at most 1000") {
+				t.Errorf("%sISSUE_KEYS_COUNT=%s: err = %v, want an issue_keys error naming the variable and the cap", prefix, count, err)
+			}
+			if d := time.Since(start); d > time.Second {
+				t.Errorf("%sISSUE_KEYS_COUNT=%s took %v", prefix, count, d)
+			}
+		}
+	}
+	for _, count := range []string{"many", "-3", "0x10"} {
+		_, err := Load(nil, append(append([]string{}, creds...), "JIRA_SERVICE_IDS_COUNT="+count))
+		if err == nil || !strings.Contains(err.Error(), "setting service_ids: ") || !strings.Contains(err.Error(), "JIRA_SERVICE_IDS_COUNT") {
+			t.Errorf("JIRA_SERVICE_IDS_COUNT=%s: err = %v, want a service_ids error", count, err)
+		}
+	}
+	// At the cap, every item is read.
+	env := append([]string{}, creds...)
+	env = append(env, "JIRA_SERVICE_IDS_COUNT="+strconv.Itoa(MaxListItems))
+	for i := range MaxListItems {
+		env = append(env, fmt.Sprintf("JIRA_SERVICE_IDS_%d=svc-%d", i, i))
+	}
+	s := load(t, nil, env[len(creds):]...)
+	if len(s.ServiceIDs) != MaxListItems || s.ServiceIDs[MaxListItems-1] != "svc-999" {
+		t.Errorf("at the cap: %d service ids", len(s.ServiceIDs))
+	}
+	// COUNT=0 is an empty list: not given.
+	if s := load(t, nil, "JIRA_ISSUE_KEYS_COUNT=0"); len(s.IssueKeys) != 0 {
+		t.Errorf("COUNT=0: %q", s.IssueKeys)
 	}
 }

@@ -3,6 +3,7 @@ package settings
 import (
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -68,12 +69,11 @@ func buildTable() []Row {
 }
 
 func rowByField(field string) (Row, bool) {
-	for _, r := range table {
-		if r.field == field {
-			return r, true
-		}
+	i := slices.IndexFunc(table, func(r Row) bool { return r.field == field })
+	if i < 0 {
+		return Row{}, false
 	}
-	return Row{}, false
+	return table[i], true
 }
 
 // kindOf describes the accepted values of a setting for error messages.

@@ -5,7 +5,7 @@ package state
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -76,16 +76,12 @@ func Known(word string) bool {
 // Accepted lists every word Map accepts, Jira's states first.
 func Accepted() []string {
 	jira := []string{Pending, InProgress, Successful, Failed, Cancelled, RolledBack, Unknown}
-	isJira := map[string]bool{}
-	for _, j := range jira {
-		isJira[j] = true
-	}
 	var rest []string
 	for w := range words {
-		if !isJira[w] {
+		if !slices.Contains(jira, w) {
 			rest = append(rest, w)
 		}
 	}
-	sort.Strings(rest)
+	slices.Sort(rest)
 	return append(jira, rest...)
 }

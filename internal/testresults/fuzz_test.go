@@ -31,7 +31,7 @@ func FuzzCollect(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		got, warnings := Collect(dir, []string{"*.xml", "**/report.xml"})
+		got, warnings := collect(t, dir, []string{"*.xml", "**/report.xml"})
 
 		if got.Total < 0 || got.Failed < 0 || got.Skipped < 0 || got.Passed < 0 {
 			t.Fatalf("negative totals: %+v", got)

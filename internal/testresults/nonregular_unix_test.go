@@ -19,7 +19,7 @@ func TestCollectSkipsNamedPipe(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "ok.xml"), []byte(`<testsuite><testcase/></testsuite>`), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	got, warnings := Collect(dir, []string{"*.xml"})
+	got, warnings := collect(t, dir, []string{"*.xml"})
 	if got.Total != 1 {
 		t.Errorf("Total = %d, want 1", got.Total)
 	}

@@ -1,0 +1,5 @@
+//go:build !race
+
+package testresults
+
+const raceEnabled = false

@@ -125,7 +125,7 @@ func (r *run) run(ctx context.Context) int {
 		Site: s.Site,
 	}
 
-	keys := r.keys()
+	keys := r.keys(ctx)
 	if len(keys) == 0 && !(plan.Kind == settings.Deployment && len(s.ServiceIDs) > 0) {
 		r.out.Status = "skipped"
 		r.out.Message = "no Jira issue keys found in issue_keys, the branch, the pull request title or the commit messages"
@@ -163,8 +163,8 @@ func (r *run) product() string { return "jira-cicd " + r.env.Version }
 
 // keys scans the commits and returns the issue keys found, most relevant
 // first, after printing them with where each came from.
-func (r *run) keys() []string {
-	scan := scanCommits(r.s, r.c, r.workspace())
+func (r *run) keys(ctx context.Context) []string {
+	scan := scanCommits(ctx, r.s, r.c, r.workspace())
 	for _, w := range scan.Warnings {
 		r.rep.Warningf("%s", w)
 	}

@@ -16,6 +16,8 @@ type commitInfo struct {
 	when    int64           // committer time, Unix seconds
 	tz      int             // committer zone offset, seconds east of UTC
 	msg     []byte          // the message (everything after the header); aliases the object data
+	author  []byte          // the author line after "author "; aliases the object data
+	enc     []byte          // the encoding header's value, nil when none
 }
 
 var errBadCommit = errors.New("malformed commit object")
@@ -64,9 +66,13 @@ func (ci *commitInfo) header(line []byte, sawCommitter *bool) error {
 			return errBadCommit
 		}
 		ci.parents = append(ci.parents, h)
+	case bytes.HasPrefix(line, []byte("author ")) && ci.author == nil:
+		ci.author = line[7:]
 	case bytes.HasPrefix(line, []byte("committer ")) && !*sawCommitter:
 		*sawCommitter = true
 		ci.when, ci.tz = parseSignatureTime(line)
+	case bytes.HasPrefix(line, []byte("encoding ")):
+		ci.enc = line[9:]
 	}
 	return nil
 }

@@ -79,8 +79,8 @@ func (ci *commitInfo) header(line []byte, sawCommitter *bool) error {
 
 // parseSignatureTime reads "Name <email> 1700000000 +0100" (the time after
 // the last '>'). A malformed time gives 0, as git treats it.
-func parseSignatureTime(line []byte) (int64, int) {
-	gt := bytes.LastIndexByte(line, '>')
+func parseSignatureTime[T string | []byte](line T) (int64, int) {
+	gt := lastIndexByte(line, '>')
 	if gt < 0 {
 		return 0, 0
 	}
@@ -106,8 +106,8 @@ func parseSignatureTime(line []byte) (int64, int) {
 	tz := 0
 	if len(rest) >= 5 && (rest[0] == '+' || rest[0] == '-') {
 		ok := true
-		for _, c := range rest[1:5] {
-			if c < '0' || c > '9' {
+		for k := 1; k < 5; k++ {
+			if c := rest[k]; c < '0' || c > '9' {
 				ok = false
 			}
 		}
@@ -124,11 +124,16 @@ func parseSignatureTime(line []byte) (int64, int) {
 }
 
 func (ci *commitInfo) time() time.Time {
-	t := time.Unix(ci.when, 0)
-	if ci.tz == 0 {
-		return t.UTC()
+	return (*zoneCache)(nil).time(ci.when, ci.tz)
+}
+
+func lastIndexByte[T string | []byte](s T, c byte) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == c {
+			return i
+		}
 	}
-	return t.In(time.FixedZone("", ci.tz))
+	return -1
 }
 
 // tagInfo is what is needed of an annotated tag object.

@@ -66,23 +66,41 @@ var cp1252 = [32]rune{
 }
 
 // parseIdent splits "Name <email> 1700000000 +0100" into its parts. A
-// malformed time is the zero time of 1970, as git shows it.
-func parseIdent(line []byte) (name, email string, when time.Time) {
-	lt := bytes.IndexByte(line, '<')
-	gt := bytes.LastIndexByte(line, '>')
+// malformed time is the zero time of 1970, as git shows it. The strings
+// are substrings of line; zones come from zc (nil: no cache).
+func parseIdent(line string, zc *zoneCache) (name, email string, when time.Time) {
+	lt := strings.IndexByte(line, '<')
+	gt := strings.LastIndexByte(line, '>')
 	if lt < 0 || gt < lt {
-		return strings.TrimSpace(string(line)), "", time.Unix(0, 0).UTC()
+		return strings.TrimSpace(line), "", time.Unix(0, 0).UTC()
 	}
-	name = string(bytes.TrimSpace(line[:lt]))
-	email = string(line[lt+1 : gt])
+	name = strings.TrimSpace(line[:lt])
+	email = line[lt+1 : gt]
 	ts, tz := parseSignatureTime(line)
-	return name, email, zonedTime(ts, tz)
+	return name, email, zc.time(ts, tz)
 }
 
-func zonedTime(ts int64, tz int) time.Time {
+// zoneCache shares one *time.Location per zone offset across the commits of
+// a walk (time.FixedZone allocates).
+type zoneCache struct {
+	zones map[int]*time.Location
+}
+
+func (zc *zoneCache) time(ts int64, tz int) time.Time {
 	t := time.Unix(ts, 0)
 	if tz == 0 {
 		return t.UTC()
 	}
-	return t.In(time.FixedZone("", tz))
+	if zc == nil {
+		return t.In(time.FixedZone("", tz))
+	}
+	loc := zc.zones[tz]
+	if loc == nil {
+		if zc.zones == nil {
+			zc.zones = map[int]*time.Location{}
+		}
+		loc = time.FixedZone("", tz)
+		zc.zones[tz] = loc
+	}
+	return t.In(loc)
 }

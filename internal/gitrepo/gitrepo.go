@@ -400,7 +400,7 @@ func (r *Repo) commit(h plumbing.Hash) (Commit, error) {
 			c.Parents[i] = p.String()
 		}
 	}
-	c.AuthorName, c.AuthorEmail, c.AuthorTime = parseIdent(toUTF8(ci.author, ci.enc))
+	c.AuthorName, c.AuthorEmail, c.AuthorTime = parseIdent(string(toUTF8(ci.author, ci.enc)), nil)
 	c.Message = string(toUTF8(ci.msg, ci.enc))
 	return c, nil
 }

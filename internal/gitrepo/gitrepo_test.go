@@ -46,6 +46,14 @@ func mustRange(t *testing.T, r *Repo, since string, max int) RangeResult {
 	if len(res.Messages) != len(res.SHAs) {
 		t.Fatalf("Range(%q): %d messages but %d SHAs", since, len(res.Messages), len(res.SHAs))
 	}
+	if len(res.Commits) != len(res.SHAs) {
+		t.Fatalf("Range(%q): %d commits but %d SHAs", since, len(res.Commits), len(res.SHAs))
+	}
+	for i, c := range res.Commits {
+		if c.Hash != res.SHAs[i] || c.Message != res.Messages[i] {
+			t.Fatalf("Range(%q): commit %d is %s %q, SHAs/Messages say %s %q", since, i, c.Hash, c.Message, res.SHAs[i], res.Messages[i])
+		}
+	}
 	return res
 }
 

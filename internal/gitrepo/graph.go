@@ -46,7 +46,7 @@ const (
 	graphNoParent  = 0x70000000
 	graphExtra     = 0x80000000
 	maxGraphChain  = 64
-	maxGraphEdges  = 1 << 16 // parents of one octopus merge read from EDGE
+	maxGraphEdges  = 1024 // parents of one octopus merge read from EDGE (more: read from the commit)
 )
 
 var errBadGraph = errors.New("bad commit-graph")

@@ -53,16 +53,19 @@ const fetchDepthHint = "fetch the full history (on GitHub Actions set `fetch-dep
 // and the result holds what could be found (at least HEAD's message). The
 // error is for a repository whose HEAD cannot be read.
 //
-// The walk is git's: a queue ordered by committer time holds both sides,
-// commits reached from since are painted uninteresting and pass that on to
-// their ancestors, and the walk stops once only uninteresting commits are
-// left (plus git's five-commit slop for clock skew) — so it reads the range
-// and about as many commits again around the merge base, never since's whole
-// history. With max set it also stops once max commits newer than anything
-// still queued are found.
+// The walk is git's limit_list (revision.c), so that clock skew gives what
+// git log gives: a queue ordered by committer time holds both sides; an
+// uninteresting commit paints each parent, reads it and paints that
+// parent's parents at once (and the paint runs down every commit already
+// read); the walk stops when the queue is empty, or after five
+// uninteresting commits in a row (git's slop) once nothing interesting is
+// queued and everything queued is older than the last commit listed. So it
+// reads the range and about as many commits again around the merge base,
+// never since's whole history. With max set it also stops once max commits
+// newer than anything still queued are found.
 //
-// The walk checks ctx every few hundred commits and returns its error (with
-// no result) once it is done.
+// The walk looks at ctx every 256 commits and returns ctx's error (and no
+// result) once it has ended.
 func (r *Repo) Range(ctx context.Context, since string, max int) (RangeResult, error) {
 	var res RangeResult
 	if err := ctx.Err(); err != nil {

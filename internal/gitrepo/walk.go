@@ -602,7 +602,7 @@ func (w *walker) result(res RangeResult, head plumbing.Hash, max int) (RangeResu
 		final = []int32{w.index[head]}
 	}
 	res.Commits = make([]Commit, 0, len(final))
-	var named []nodeCommit
+	named := make([]nodeCommit, 0, len(final))
 	res.Messages = make([]string, 0, len(final))
 	res.SHAs = make([]string, 0, len(final))
 	for _, i := range final {

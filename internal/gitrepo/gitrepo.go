@@ -237,7 +237,7 @@ func readShallow(path string) (map[plumbing.Hash]struct{}, error) {
 	}
 	defer f.Close()
 	out := map[plumbing.Hash]struct{}{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(io.LimitReader(f, 64<<20)) // 1.5 million boundary commits
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if plumbing.IsHash(line) {

@@ -63,6 +63,15 @@ func TestRangeClockSkewMatchesGitLog(t *testing.T) {
 				if !reflect.DeepEqual(res.SHAs, want) {
 					t.Errorf("since %s: got %d commits, git log %d\n got %v\nwant %v", since[:7], len(res.SHAs), len(want), res.SHAs, want)
 				}
+				for _, max := range []int{1, 3, 10} {
+					if len(want) <= max {
+						continue
+					}
+					capped := mustRange(t, r, since, max)
+					if !reflect.DeepEqual(capped.SHAs, want[:max]) || !capped.Capped {
+						t.Errorf("since %s max %d: got %v (capped %v), want git log's first %v", since[:7], max, capped.SHAs, capped.Capped, want[:max])
+					}
+				}
 			}
 		})
 	}

@@ -396,11 +396,6 @@ func (w *walker) node(i int32) *node {
 	return &w.chunks[i>>nodeChunkBits][i&(1<<nodeChunkBits-1)]
 }
 
-func (w *walker) parentsOf(i int32) []plumbing.Hash {
-	n := w.node(i)
-	return w.parents[n.pStart : n.pStart+n.pLen]
-}
-
 // markUninteresting paints i uninteresting and, through every commit
 // already read, its ancestors (git's mark_parents_uninteresting, which
 // goes down every parsed commit's parent list and paints the first

@@ -9,6 +9,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"os"
 
@@ -35,7 +36,7 @@ func scan(dir, since string) (commits, keys int, err error) {
 		return 0, 0, err
 	}
 	defer r.Close()
-	res, err := r.Range(since, 0)
+	res, err := r.Range(context.Background(), since, 0)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -204,8 +204,7 @@ func (r *run) product() string { return "jira-cicd " + r.env.Version }
 // keys scans the commits and returns the issue keys found, most relevant
 // first, after printing them with where each came from.
 func (r *run) keys(ctx context.Context) []string {
-	_ = ctx // When the commit walk takes a context: scanCommits(ctx, ...).
-	scan := scanCommits(r.s, r.c, r.workspace())
+	scan := scanCommits(ctx, r.s, r.c, r.workspace())
 	for _, w := range scan.Warnings {
 		r.rep.Warningf("%s", w)
 	}

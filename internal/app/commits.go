@@ -1,6 +1,7 @@
 package app
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -31,7 +32,7 @@ type commitScan struct {
 // the CI's own messages are used. A shallow clone or a since that is not in
 // the clone is never fatal: a warning says what to change, and the messages
 // that could be read are used.
-func scanCommits(s *settings.Settings, c cienv.Context, dir string) commitScan {
+func scanCommits(ctx context.Context, s *settings.Settings, c cienv.Context, dir string) commitScan {
 	out := commitScan{Messages: c.CommitMessages}
 	since := strings.TrimSpace(s.CommitsSince)
 	explicit := since != ""
@@ -60,7 +61,7 @@ func scanCommits(s *settings.Settings, c cienv.Context, dir string) commitScan {
 	defer repo.Close()
 
 	if strings.EqualFold(since, lastTag) {
-		tag, err := repo.LastTag()
+		tag, err := repo.LastTag(ctx)
 		switch {
 		case err != nil:
 			out.Warnings = append(out.Warnings, fmt.Sprintf("commits_since last_tag: the tags could not be read (%v); only HEAD's message and the CI's are scanned", err))
@@ -72,7 +73,7 @@ func scanCommits(s *settings.Settings, c cienv.Context, dir string) commitScan {
 		since, origin = tag, "commits_since last_tag ("+tag+")"
 	}
 
-	rr, err := repo.Range(since, s.MaxCommits)
+	rr, err := repo.Range(ctx, since, s.MaxCommits)
 	if err != nil {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("%s: the commit range could not be read (%v); only the commit messages %s gives are scanned", origin, err, c.Name))
 		return out

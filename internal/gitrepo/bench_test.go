@@ -1,6 +1,7 @@
 package gitrepo
 
 import (
+	"context"
 	"io"
 	"os"
 	"path/filepath"
@@ -112,7 +113,7 @@ func rangeKeys(tb testing.TB, dir, since string, max int) (RangeResult, int) {
 		tb.Fatal(err)
 	}
 	defer r.Close()
-	res, err := r.Range(since, max)
+	res, err := r.Range(context.Background(), since, max)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -250,7 +251,7 @@ func BenchmarkLastTag10000(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				tag, err := r.LastTag()
+				tag, err := r.LastTag(context.Background())
 				r.Close()
 				if err != nil || tag != gittest.LinearBaseTag {
 					b.Fatalf("LastTag = %q, %v", tag, err)

@@ -16,6 +16,8 @@ type commitInfo struct {
 	when    int64           // committer time, Unix seconds
 	tz      int             // committer zone offset, seconds east of UTC
 	msg     []byte          // the message (everything after the header); aliases the object data
+	author  []byte          // the author line after "author "; aliases the object data
+	enc     []byte          // the encoding header's value, nil when none
 }
 
 var errBadCommit = errors.New("malformed commit object")
@@ -64,17 +66,21 @@ func (ci *commitInfo) header(line []byte, sawCommitter *bool) error {
 			return errBadCommit
 		}
 		ci.parents = append(ci.parents, h)
+	case bytes.HasPrefix(line, []byte("author ")) && ci.author == nil:
+		ci.author = line[7:]
 	case bytes.HasPrefix(line, []byte("committer ")) && !*sawCommitter:
 		*sawCommitter = true
 		ci.when, ci.tz = parseSignatureTime(line)
+	case bytes.HasPrefix(line, []byte("encoding ")):
+		ci.enc = line[9:]
 	}
 	return nil
 }
 
 // parseSignatureTime reads "Name <email> 1700000000 +0100" (the time after
 // the last '>'). A malformed time gives 0, as git treats it.
-func parseSignatureTime(line []byte) (int64, int) {
-	gt := bytes.LastIndexByte(line, '>')
+func parseSignatureTime[T string | []byte](line T) (int64, int) {
+	gt := lastIndexByte(line, '>')
 	if gt < 0 {
 		return 0, 0
 	}
@@ -100,8 +106,8 @@ func parseSignatureTime(line []byte) (int64, int) {
 	tz := 0
 	if len(rest) >= 5 && (rest[0] == '+' || rest[0] == '-') {
 		ok := true
-		for _, c := range rest[1:5] {
-			if c < '0' || c > '9' {
+		for k := 1; k < 5; k++ {
+			if c := rest[k]; c < '0' || c > '9' {
 				ok = false
 			}
 		}
@@ -118,11 +124,16 @@ func parseSignatureTime(line []byte) (int64, int) {
 }
 
 func (ci *commitInfo) time() time.Time {
-	t := time.Unix(ci.when, 0)
-	if ci.tz == 0 {
-		return t.UTC()
+	return (*zoneCache)(nil).time(ci.when, ci.tz)
+}
+
+func lastIndexByte[T string | []byte](s T, c byte) int {
+	for i := len(s) - 1; i >= 0; i-- {
+		if s[i] == c {
+			return i
+		}
 	}
-	return t.In(time.FixedZone("", ci.tz))
+	return -1
 }
 
 // tagInfo is what is needed of an annotated tag object.

@@ -1,14 +1,17 @@
 // Package gitrepo reads the repository of the CI workspace: HEAD, commit
 // messages, the origin URL, the last tag, and the messages of a range of
-// commits (like `git log since..HEAD`). It needs no git binary: refs and
-// configuration are read with go-git, and commits are read by a small,
-// fast object reader over the repository's pack files (see objectDB).
+// commits (like `git log since..HEAD`). It needs no git binary and no git
+// library: refs (loose and packed), configuration, alternates, shallow and
+// commit-graph files are read by small readers here, and commits by a fast
+// object reader over the repository's pack files (see objectDB). Only
+// go-git's plumbing package (the Hash and ObjectType types) is used.
 package gitrepo
 
 import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,30 +20,28 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-git/go-billy/v5"
-	"github.com/go-git/go-billy/v5/osfs"
-	"github.com/go-git/go-git/v5"
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/cache"
-	commitgraph "github.com/go-git/go-git/v5/plumbing/format/commitgraph/v2"
-	"github.com/go-git/go-git/v5/plumbing/storer"
-	"github.com/go-git/go-git/v5/storage/filesystem"
-	"github.com/go-git/go-git/v5/storage/filesystem/dotgit"
 )
 
 // ErrNotRepository is returned (wrapped) by Open when no repository contains
 // the directory.
 var ErrNotRepository = errors.New("not a git repository")
 
+// ErrUnsupportedRepository is returned (wrapped) by Open for a repository
+// this package cannot read: SHA-256 object names, the reftable ref backend,
+// or a repository format version above 1.
+var ErrUnsupportedRepository = errors.New("unsupported repository format")
+
 // Repo is an open repository. It is not safe for concurrent use. Close
 // releases its memory mappings; a process that exits need not call it.
 type Repo struct {
-	repo      *git.Repository
 	gitDir    string // the repository directory (.git, or a worktree's)
 	commonDir string // where objects, refs and config live (= gitDir unless a linked worktree)
 	workTree  string // "" for a bare repository
+	refs      refStore
+	config    gitConfig
 	db        *objectDB
-	graph     commitgraph.Index
+	graph     *commitGraph
 	shallow   map[plumbing.Hash]struct{}
 
 	tags map[plumbing.Hash][]tagRef // commit → tags pointing at it (lazy)
@@ -52,7 +53,10 @@ type Repo struct {
 // tree like git does: at each level a .git directory, or a .git file
 // ("gitdir: <path>", as in linked worktrees and submodules), or the
 // directory itself being a bare repository. Linked worktrees
-// (.git/worktrees/<name> with a commondir file) are supported.
+// (.git/worktrees/<name> with a commondir file) are supported, and so are
+// the repository extensions git's own checkouts write (worktreeConfig,
+// partialClone, preciousObjects, noop); a SHA-256 or reftable repository
+// is refused with ErrUnsupportedRepository.
 func Open(dir string) (*Repo, error) {
 	if dir == "" {
 		dir = "."
@@ -73,7 +77,7 @@ func Open(dir string) (*Repo, error) {
 		return nil, err
 	}
 	commonDir := gitDir
-	if b, err := os.ReadFile(filepath.Join(gitDir, "commondir")); err == nil {
+	if b, err := readSmallFile(filepath.Join(gitDir, "commondir")); err == nil {
 		c := strings.TrimSpace(string(b))
 		if !filepath.IsAbs(c) {
 			c = filepath.Join(gitDir, c)
@@ -81,25 +85,13 @@ func Open(dir string) (*Repo, error) {
 		commonDir = filepath.Clean(c)
 	}
 
-	var dotFS billy.Filesystem = osfs.New(gitDir)
-	if commonDir != gitDir {
-		dotFS = dotgit.NewRepositoryFilesystem(dotFS, osfs.New(commonDir))
-	}
-	// go-git's storage is used for refs, config and as a fallback for
-	// objects; a small cache is enough for that.
-	s := filesystem.NewStorageWithOptions(dotFS, cache.NewObjectLRU(1<<20), filesystem.Options{})
-	var wt billy.Filesystem
-	if workTree != "" {
-		wt = osfs.New(workTree)
-	}
-	repo, err := git.Open(s, wt)
-	if err != nil {
+	r := &Repo{gitDir: gitDir, commonDir: commonDir, workTree: workTree, config: gitConfig{}}
+	r.refs = refStore{gitDir: gitDir, commonDir: commonDir}
+	if err := r.readConfig(); err != nil {
 		return nil, fmt.Errorf("open repository %s: %w", gitDir, err)
 	}
-
-	r := &Repo{repo: repo, gitDir: gitDir, commonDir: commonDir, workTree: workTree}
 	objDir := filepath.Join(commonDir, "objects")
-	if r.db, err = openObjectDB(objDir, s); err != nil {
+	if r.db, err = openObjectDB(objDir); err != nil {
 		return nil, fmt.Errorf("open repository %s: %w", gitDir, err)
 	}
 	if r.shallow, err = readShallow(filepath.Join(commonDir, "shallow")); err != nil {
@@ -108,10 +100,66 @@ func Open(dir string) (*Repo, error) {
 	}
 	if len(r.shallow) == 0 {
 		// git does not use the commit-graph in a shallow repository,
-		// whose graph would not match the grafted history.
-		r.graph = openCommitGraph(objDir)
+		// whose graph would not match the grafted history. The graphs
+		// of alternate object stores are used too, as git does.
+		r.graph = openCommitGraphs(r.db.objDirs)
 	}
 	return r, nil
+}
+
+// readConfig reads the repository's config (and config.worktree with the
+// worktreeConfig extension) and refuses formats this package cannot read.
+func (r *Repo) readConfig() error {
+	if err := readConfig(filepath.Join(r.commonDir, "config"), r.config); err != nil {
+		return err
+	}
+	version := 0
+	if v := r.config.get("core.repositoryformatversion"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 {
+			return fmt.Errorf("core.repositoryformatversion %q: %w", v, ErrUnsupportedRepository)
+		}
+		version = n
+	}
+	if version > 1 {
+		return fmt.Errorf("repository format version %d (git knows 0 and 1): %w", version, ErrUnsupportedRepository)
+	}
+	if version == 0 {
+		return nil // git ignores extensions in a version 0 repository
+	}
+	if f := strings.ToLower(r.config.get("extensions.objectformat")); f != "" && f != "sha1" {
+		return fmt.Errorf("the repository uses %s object names (git init --object-format=%s), which this reader does not read yet: %w", f, f, ErrUnsupportedRepository)
+	}
+	if f := strings.ToLower(r.config.get("extensions.refstorage")); f != "" && f != "files" {
+		return fmt.Errorf("the repository stores its refs as %s, which this reader does not read: %w", f, ErrUnsupportedRepository)
+	}
+	if isTrue(r.config.get("extensions.worktreeconfig")) {
+		// Per-worktree settings (git sparse-checkout writes them); they
+		// override the common config.
+		if err := readConfig(filepath.Join(r.gitDir, "config.worktree"), r.config); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "yes", "on", "1":
+		return true
+	}
+	return false
+}
+
+// readSmallFile reads a file of at most 64 KiB (the .git file, commondir,
+// HEAD): workspace files may be hostile.
+func readSmallFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, 64<<10))
 }
 
 // discover walks up from dir to the repository.
@@ -163,7 +211,7 @@ func isGitDir(d string) bool {
 }
 
 func readGitFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
+	b, err := readSmallFile(path)
 	if err != nil {
 		return "", err
 	}
@@ -189,7 +237,7 @@ func readShallow(path string) (map[plumbing.Hash]struct{}, error) {
 	}
 	defer f.Close()
 	out := map[plumbing.Hash]struct{}{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(io.LimitReader(f, 64<<20)) // 1.5 million boundary commits
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if plumbing.IsHash(line) {
@@ -237,12 +285,12 @@ type Head struct {
 // Head returns HEAD's commit, branch and tag.
 func (r *Repo) Head() (Head, error) {
 	var h Head
-	ref, err := r.repo.Storer.Reference(plumbing.HEAD)
+	ref, err := r.refs.read("HEAD")
 	if err != nil {
 		return h, fmt.Errorf("read HEAD: %w", err)
 	}
-	if ref.Type() == plumbing.SymbolicReference && ref.Target().IsBranch() {
-		h.Branch = ref.Target().Short()
+	if b, ok := strings.CutPrefix(ref.target, "refs/heads/"); ok {
+		h.Branch = b
 	}
 	sha, err := r.headHash()
 	if err != nil {
@@ -253,23 +301,23 @@ func (r *Repo) Head() (Head, error) {
 		return h, fmt.Errorf("read HEAD commit %s: %w", sha, err)
 	}
 	h.SHA = sha.String()
-	h.Message = string(ci.msg)
+	h.Message = string(toUTF8(ci.msg, ci.enc))
 	h.Time = ci.time()
 	h.Tag, err = r.tagAt(sha)
 	return h, err
 }
 
 func (r *Repo) headHash() (plumbing.Hash, error) {
-	ref, err := storer.ResolveReference(r.repo.Storer, plumbing.HEAD)
+	h, err := r.refs.resolve("HEAD")
 	if err != nil {
 		if errors.Is(err, plumbing.ErrReferenceNotFound) {
-			if sym, serr := r.repo.Storer.Reference(plumbing.HEAD); serr == nil && sym.Type() == plumbing.SymbolicReference {
-				return plumbing.ZeroHash, fmt.Errorf("HEAD points at %s, which has no commits yet", sym.Target())
+			if sym, serr := r.refs.read("HEAD"); serr == nil && sym.target != "" {
+				return plumbing.ZeroHash, fmt.Errorf("HEAD points at %s, which has no commits yet", sym.target)
 			}
 		}
 		return plumbing.ZeroHash, fmt.Errorf("resolve HEAD: %w", err)
 	}
-	return r.peelToCommit(ref.Hash())
+	return r.peelToCommit(h)
 }
 
 // readCommit reads and parses a commit. The message aliases a buffer that is
@@ -325,7 +373,36 @@ func (r *Repo) CommitMessage(rev string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	return string(ci.msg), nil
+	return string(toUTF8(ci.msg, ci.enc)), nil
+}
+
+// Commit returns the commit that rev names (see CommitMessage for the
+// syntax; "HEAD" is the commit checked out).
+func (r *Repo) Commit(rev string) (Commit, error) {
+	h, err := r.Resolve(rev)
+	if err != nil {
+		return Commit{}, err
+	}
+	return r.commit(h)
+}
+
+// commit reads commit h into a Commit. At a shallow clone's boundary it
+// has no parents, as git shows it.
+func (r *Repo) commit(h plumbing.Hash) (Commit, error) {
+	ci, err := r.readCommit(h)
+	if err != nil {
+		return Commit{}, err
+	}
+	c := Commit{Hash: h.String(), CommitTime: ci.time()}
+	if _, shallow := r.shallow[h]; !shallow && len(ci.parents) > 0 {
+		c.Parents = make([]string, len(ci.parents))
+		for i, p := range ci.parents {
+			c.Parents[i] = p.String()
+		}
+	}
+	c.AuthorName, c.AuthorEmail, c.AuthorTime = parseIdent(string(toUTF8(ci.author, ci.enc)), nil)
+	c.Message = string(toUTF8(ci.msg, ci.enc))
+	return c, nil
 }
 
 // Resolve returns the commit SHA that rev names (see CommitMessage).
@@ -347,13 +424,13 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 		}
 		return r.walkSuffix(h, rev, rev[i:])
 	}
-	if strings.ContainsAny(rev, "~^:{") || strings.Contains(rev, "@{") {
-		// The rest of the revision syntax go-git knows (^{/text}, …).
-		h, err := r.repo.ResolveRevision(plumbing.Revision(rev))
-		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
+	for _, peel := range []string{"^{}", "^{commit}"} {
+		if base, ok := strings.CutSuffix(rev, peel); ok && base != "" {
+			return r.Resolve(base) // Resolve peels to the commit anyway
 		}
-		return *h, nil
+	}
+	if strings.ContainsAny(rev, "~^:{") || strings.Contains(rev, "@{") {
+		return plumbing.ZeroHash, fmt.Errorf("revision %q: unsupported revision syntax (use a SHA, a ref, or ref~N / ref^N)", rev)
 	}
 	if len(rev) == 40 && plumbing.IsHash(rev) {
 		h, err := r.peelToCommit(plumbing.NewHash(rev))
@@ -366,9 +443,16 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 		return r.headHash()
 	}
 	for _, rule := range plumbing.RefRevParseRules {
-		ref, err := storer.ResolveReference(r.repo.Storer, plumbing.ReferenceName(fmt.Sprintf(rule, rev)))
+		name := fmt.Sprintf(rule, rev)
+		if !strings.HasPrefix(name, "refs/") && !isPseudoRef(name) {
+			continue // as git: only all-caps names (HEAD, ORIG_HEAD…) outside refs/
+		}
+		if !validRefName(name) {
+			continue
+		}
+		rh, err := r.refs.resolve(name)
 		if err == nil {
-			h, err := r.peelToCommit(ref.Hash())
+			h, err := r.peelToCommit(rh)
 			if err != nil {
 				return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
 			}
@@ -437,6 +521,17 @@ func (r *Repo) walkSuffix(h plumbing.Hash, rev, suffix string) (plumbing.Hash, e
 	return h, nil
 }
 
+// isPseudoRef: git resolves names outside refs/ only when they are all
+// capitals and underscores (HEAD, FETCH_HEAD, ORIG_HEAD…).
+func isPseudoRef(name string) bool {
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; !('A' <= c && c <= 'Z' || c == '_') {
+			return false
+		}
+	}
+	return name != ""
+}
+
 func isHex(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -463,15 +558,7 @@ func uniqHashes(hs []plumbing.Hash) []plumbing.Hash {
 // none. A password or token embedded in an http(s) URL (as some CI systems
 // put there) is removed.
 func (r *Repo) OriginURL() string {
-	cfg, err := r.repo.Config()
-	if err != nil {
-		return ""
-	}
-	rc, ok := cfg.Remotes["origin"]
-	if !ok || len(rc.URLs) == 0 {
-		return ""
-	}
-	return redactURL(rc.URLs[0])
+	return redactURL(r.config.first("remote.origin.url"))
 }
 
 func redactURL(raw string) string {
@@ -508,49 +595,34 @@ func (r *Repo) loadTags() error {
 	if r.tags != nil {
 		return nil
 	}
-	iter, err := r.repo.Storer.IterReferences()
+	refs, err := r.refs.list("refs/tags/")
 	if err != nil {
 		return fmt.Errorf("read tags: %w", err)
 	}
 	tags := map[plumbing.Hash][]tagRef{}
-	err = iter.ForEach(func(ref *plumbing.Reference) error {
-		if !ref.Name().IsTag() {
-			return nil
-		}
-		if ref.Type() == plumbing.SymbolicReference {
-			resolved, err := storer.ResolveReference(r.repo.Storer, ref.Name())
-			if err != nil {
-				return nil
-			}
-			ref = resolved
-		}
-		tr := tagRef{name: ref.Name().Short()}
-		h := ref.Hash()
+	for name, h := range refs {
+		tr := tagRef{name: strings.TrimPrefix(name, "refs/tags/")}
 		for i := 0; i < 16; i++ {
 			t, data, err := r.db.read(h)
 			if err != nil {
-				return nil // a dangling tag: ignore it
+				break // a dangling tag: ignore it
 			}
 			if t == plumbing.CommitObject {
 				tags[h] = append(tags[h], tr)
-				return nil
+				break
 			}
 			if t != plumbing.TagObject {
-				return nil // a tag of a tree or blob
+				break // a tag of a tree or blob
 			}
 			ti, err := parseTag(data)
 			if err != nil {
-				return nil
+				break
 			}
 			if !tr.annotated {
 				tr.annotated, tr.when = true, ti.when
 			}
 			h = ti.target
 		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("read tags: %w", err)
 	}
 	for _, list := range tags {
 		sort.Slice(list, func(i, j int) bool { return list[i].better(list[j]) })

@@ -1,6 +1,7 @@
 package gitrepo
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -38,12 +39,20 @@ func open(t *testing.T, dir string) *Repo {
 
 func mustRange(t *testing.T, r *Repo, since string, max int) RangeResult {
 	t.Helper()
-	res, err := r.Range(since, max)
+	res, err := r.Range(context.Background(), since, max)
 	if err != nil {
 		t.Fatalf("Range(%q, %d): %v", since, max, err)
 	}
 	if len(res.Messages) != len(res.SHAs) {
 		t.Fatalf("Range(%q): %d messages but %d SHAs", since, len(res.Messages), len(res.SHAs))
+	}
+	if len(res.Commits) != len(res.SHAs) {
+		t.Fatalf("Range(%q): %d commits but %d SHAs", since, len(res.Commits), len(res.SHAs))
+	}
+	for i, c := range res.Commits {
+		if c.Hash != res.SHAs[i] || c.Message != res.Messages[i] {
+			t.Fatalf("Range(%q): commit %d is %s %q, SHAs/Messages say %s %q", since, i, c.Hash, c.Message, res.SHAs[i], res.Messages[i])
+		}
 	}
 	return res
 }
@@ -229,7 +238,7 @@ func TestHead(t *testing.T) {
 		if _, err := r.Head(); err == nil || !strings.Contains(err.Error(), "no commits") {
 			t.Errorf("Head on an unborn branch: %v", err)
 		}
-		if _, err := r.Range("", 0); err == nil {
+		if _, err := r.Range(context.Background(), "", 0); err == nil {
 			t.Error("Range on an unborn branch succeeded")
 		}
 	})
@@ -500,7 +509,7 @@ func TestRangeShallow(t *testing.T) {
 	if !strings.Contains(res.Warning, "fetch-depth: 0") {
 		t.Errorf("depth 1 with since: warning %q", res.Warning)
 	}
-	if tag, err := open(t, one.Dir).LastTag(); err != nil || tag != "" {
+	if tag, err := open(t, one.Dir).LastTag(context.Background()); err != nil || tag != "" {
 		t.Errorf("LastTag in a depth-1 clone = %q, %v", tag, err)
 	}
 }
@@ -526,7 +535,7 @@ func TestLastTag(t *testing.T) {
 		{"annotated preferred on one commit", func(cs []gittest.Commit) { cs[3].Tag = "a-light"; cs[3].AnnotatedTag = "z-annotated" }, "z-annotated"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := build(tc.mod).LastTag()
+			got, err := build(tc.mod).LastTag(context.Background())
 			if err != nil || got != tc.want {
 				t.Errorf("LastTag = %q, %v; want %q", got, err, tc.want)
 			}
@@ -542,13 +551,13 @@ func TestLastTag(t *testing.T) {
 			{Message: "3\n", Parents: []int{1, 2}},
 			{Message: "4\n"},
 		})
-		got, err := open(t, repo.Dir).LastTag()
+		got, err := open(t, repo.Dir).LastTag(context.Background())
 		if err != nil || got != "f-tag" {
 			t.Errorf("LastTag = %q, %v", got, err)
 		}
 	})
 	t.Run("root commit", func(t *testing.T) {
-		got, err := open(t, gittest.Build(t, []gittest.Commit{{Message: "0\n", Tag: "v1"}}).Dir).LastTag()
+		got, err := open(t, gittest.Build(t, []gittest.Commit{{Message: "0\n", Tag: "v1"}}).Dir).LastTag(context.Background())
 		if err != nil || got != "" {
 			t.Errorf("LastTag = %q, %v", got, err)
 		}
@@ -559,7 +568,7 @@ func TestLastTag(t *testing.T) {
 		cs[9].AnnotatedTag = "v0.9.0"
 		repo := gittest.Build(t, cs)
 		r := open(t, repo.Dir)
-		tag, err := r.LastTag()
+		tag, err := r.LastTag(context.Background())
 		if err != nil || tag != "v0.6.0" {
 			t.Fatalf("LastTag = %q, %v", tag, err)
 		}
@@ -601,13 +610,13 @@ func rangeSnapshot(t *testing.T, dir string, sinces []string, maxes ...int) []st
 		t.Fatal(err)
 	}
 	out = append(out, fmt.Sprintf("head %+v", h))
-	tag, err := r.LastTag()
+	tag, err := r.LastTag(context.Background())
 	out = append(out, fmt.Sprintf("lasttag %q %v", tag, err))
 	for _, since := range sinces {
-		res, err := r.Range(since, 0)
+		res, err := r.Range(context.Background(), since, 0)
 		out = append(out, fmt.Sprintf("range %q: %v %q %v %v %q", since, res.SHAs, res.Messages, res.Capped, err, res.Warning))
 		for _, max := range maxes {
-			res, err = r.Range(since, max)
+			res, err = r.Range(context.Background(), since, max)
 			out = append(out, fmt.Sprintf("range %q max %d: %v %v %v %q", since, max, res.SHAs, res.Capped, err, res.Warning))
 		}
 	}
@@ -668,9 +677,9 @@ func TestCorruptPackDoesNotPanic(t *testing.T) {
 			}
 			defer r.Close()
 			r.Head()
-			r.LastTag()
-			r.Range(repo.SHAs[1], 0)
-			r.Range("v1", 3)
+			r.LastTag(context.Background())
+			r.Range(context.Background(), repo.SHAs[1], 0)
+			r.Range(context.Background(), "v1", 3)
 			r.CommitMessage(repo.SHAs[3][:6])
 		}()
 	}

@@ -16,8 +16,6 @@ import (
 	"strings"
 
 	"github.com/go-git/go-git/v5/plumbing"
-	"github.com/go-git/go-git/v5/plumbing/format/packfile"
-	"github.com/go-git/go-git/v5/plumbing/storer"
 )
 
 // objectDB reads the raw content of objects (commits and tags, in practice)
@@ -28,19 +26,16 @@ import (
 // that SHA-1-hashes each object it stores, and a type map. Reading a commit
 // here costs one binary search in a memory-mapped .idx, one zlib inflate from
 // the memory-mapped .pack into a reused buffer, and nothing else, which is
-// what git itself does. Deltas are applied with go-git's packfile.PatchDelta.
-// If a pack cannot be opened by this reader, go-git's storer is asked for
-// the objects it cannot find (fallback).
+// what git itself does. Deltas are applied by patchDelta (delta.go).
 //
 // An objectDB is not safe for concurrent use.
 type objectDB struct {
 	packs    []*pack
 	lastPack int      // the pack of the last hit, tried first
 	objDirs  []string // object directories for loose objects (own first, then alternates)
-	fallback storer.EncodedObjectStorer
-	// skippedPacks is set when a pack could not be opened by this reader
-	// (then go-git is asked for what it cannot find).
-	skippedPacks bool
+	// skippedPacks names a pack that could not be opened (damaged), for
+	// the error about an object that is then not found.
+	skippedPacks string
 
 	zr      io.ReadCloser // reused zlib reader
 	br      bytes.Reader
@@ -55,6 +50,13 @@ type objectDB struct {
 // size field cannot make it allocate without limit. Commits and tags are
 // tiny; 64 MiB is far beyond any real one.
 const maxObjectSize = 64 << 20
+
+// Alternates: how deep the chain of info/alternates files is followed (git
+// stops at 5) and how many object directories are opened in all.
+const (
+	maxAlternateDepth = 5
+	maxAlternates     = 32
+)
 
 // maxDeltaDepth bounds delta chains (git's default is 50, its maximum 4095).
 const maxDeltaDepth = 10000
@@ -232,13 +234,13 @@ func (ix *packIndex) withPrefix(prefix string, out []plumbing.Hash) []plumbing.H
 }
 
 // openObjectDB opens the packs of objDir and of its alternates.
-func openObjectDB(objDir string, fallback storer.EncodedObjectStorer) (*objectDB, error) {
-	db := &objectDB{fallback: fallback}
+func openObjectDB(objDir string) (*objectDB, error) {
+	db := &objectDB{}
 	seen := map[string]bool{}
 	var add func(dir string, depth int) error
 	add = func(dir string, depth int) error {
 		abs, err := filepath.Abs(dir)
-		if err != nil || seen[abs] || depth > 5 {
+		if err != nil || seen[abs] || depth > maxAlternateDepth || len(seen) >= maxAlternates {
 			return nil
 		}
 		seen[abs] = true
@@ -246,7 +248,7 @@ func openObjectDB(objDir string, fallback storer.EncodedObjectStorer) (*objectDB
 		if err := db.openPacks(filepath.Join(abs, "pack")); err != nil {
 			return err
 		}
-		alt, err := os.ReadFile(filepath.Join(abs, "info", "alternates"))
+		alt, err := readSmallFile(filepath.Join(abs, "info", "alternates"))
 		if err != nil {
 			return nil
 		}
@@ -303,8 +305,10 @@ func (db *objectDB) openPacks(dir string) error {
 		p, err := openPack(filepath.Join(dir, n.name))
 		if err != nil {
 			// A damaged pack must not stop the whole read: objects in
-			// it will be asked of go-git, and missing ones reported.
-			db.skippedPacks = true
+			// it are reported missing, naming it.
+			if db.skippedPacks == "" {
+				db.skippedPacks = fmt.Sprintf("%s (%v)", n.name, err)
+			}
 			continue
 		}
 		db.packs = append(db.packs, p)
@@ -436,27 +440,10 @@ func (db *objectDB) read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
 	if t, data, err := db.readLoose(h); err != errNotFound {
 		return t, data, err
 	}
-	return db.readFallback(h)
-}
-
-func (db *objectDB) readFallback(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
-	// Only when a pack could not be opened here: otherwise the object is
-	// simply absent, and asking go-git would just make it decode every
-	// pack index into memory to say so.
-	if db.fallback == nil || !db.skippedPacks {
-		return 0, nil, errNotFound
+	if db.skippedPacks != "" {
+		return 0, nil, fmt.Errorf("%w (the pack %s could not be read)", errNotFound, db.skippedPacks)
 	}
-	obj, err := db.fallback.EncodedObject(plumbing.AnyObject, h)
-	if err != nil {
-		return 0, nil, err
-	}
-	rd, err := obj.Reader()
-	if err != nil {
-		return 0, nil, err
-	}
-	defer rd.Close()
-	data, err := io.ReadAll(io.LimitReader(rd, maxObjectSize))
-	return obj.Type(), data, err
+	return 0, nil, errNotFound
 }
 
 func (db *objectDB) readLoose(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
@@ -642,7 +629,7 @@ func (db *objectDB) readDelta(p *pack, off, dataAt int64, size int, bp *pack, ba
 			return 0, nil, err
 		}
 	}
-	out, err := packfile.PatchDelta(base, delta)
+	out, err := patchDelta(base, delta)
 	if err != nil {
 		return 0, nil, err
 	}

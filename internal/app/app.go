@@ -83,10 +83,15 @@ func Run(ctx context.Context, e Env) int {
 		} else {
 			rep.Errorf("%v", err)
 		}
+		if c.Untrusted != "" && onlyCredentialsMissing(s, errs) {
+			return (&run{s: s, c: c, rep: rep, env: e}).untrusted()
+		}
 		rep.Infof("jira-cicd: invalid settings; run with --help for every setting and its accepted values")
 		return ExitUsage
 	}
-	r := &run{s: s, c: c, rep: rep, env: e}
+	w := openWorkspace(&c)
+	defer w.close()
+	r := &run{s: s, c: c, rep: rep, env: e, repo: w}
 	return r.run(ctx)
 }
 
@@ -94,8 +99,10 @@ type run struct {
 	s   *settings.Settings
 	c   cienv.Context
 	rep *report.Reporter
-	env Env
-	out report.Outcome
+	env  Env
+	repo *workspaceRepo
+	scan commitScan
+	out  report.Outcome
 }
 
 func (r *run) run(ctx context.Context) int {
@@ -128,7 +135,7 @@ func (r *run) run(ctx context.Context) int {
 	keys := r.keys()
 	if len(keys) == 0 && !(plan.Kind == settings.Deployment && len(s.ServiceIDs) > 0) {
 		r.out.Status = "skipped"
-		r.out.Message = "no Jira issue keys found in issue_keys, the branch, the pull request title or the commit messages"
+		r.out.Message = noKeysMessage(s, c, r.scan, r.repo)
 		if s.Gating && !s.DryRun {
 			// A gate that was never asked must not pass.
 			r.out.Message += "; with gating, the deployment cannot pass a gate Jira was never asked about: give issue keys or service_ids"
@@ -164,7 +171,8 @@ func (r *run) product() string { return "jira-cicd " + r.env.Version }
 // keys scans the commits and returns the issue keys found, most relevant
 // first, after printing them with where each came from.
 func (r *run) keys() []string {
-	scan := scanCommits(r.s, r.c, r.workspace())
+	scan := scanCommits(r.s, r.c, r.repo)
+	r.scan = scan
 	for _, w := range scan.Warnings {
 		r.rep.Warningf("%s", w)
 	}

@@ -6,6 +6,7 @@ package cienv
 
 import (
 	"strings"
+	"time"
 )
 
 // Context is what the CI (or the local repository) says about this run. Empty
@@ -42,8 +43,50 @@ type Context struct {
 	DroneCardPath     string // DRONE_CARD_PATH
 	PipeStorageDir    string // BITBUCKET_PIPE_STORAGE_DIR
 
+	// Untrusted says why the CI may have withheld secrets from this run (a
+	// pull request from a fork, a Dependabot run, an unprotected GitLab ref,
+	// ...); "" when the run is trusted. A run without credentials that is
+	// untrusted sends nothing and passes (see app).
+	Untrusted string
+
+	// Parallel runs of one pipeline: the axis (a matrix combination, a
+	// parallel job's index, a workflow number) that PipelineID already
+	// includes; "" when the CI runs no axes.
+	Axis string
+
+	// For development information (commits, branches, pull requests).
+	Forge          string    // one of the Forge* constants; "" when unknown
+	RepoID         string    // stable identity of the repository across CIs: host/path of RepoURL, lower case
+	PRURL          string    // the pull request's web page
+	PRState        string    // OPEN, MERGED or DECLINED ("" when not a pull request run)
+	PRAuthor       string    // login of the pull request's author
+	PRAuthorName   string    // display name of that author, where the CI gives it
+	PRHeadSHA      string    // the pull request's head commit (not a merge commit the CI made)
+	PRBaseSHA      string    // the target branch's commit the pull request is compared with
+	PRReviewers    []string  // logins asked to review
+	PRCommentCount int       // comments on the pull request (0 when the CI does not say)
+	PRUpdated      time.Time // the pull request's last update (zero when unknown)
+	DeletedBranch  string    // a branch this run reports deleted (GitHub delete event)
+	DeploymentID   string    // the forge's deployment id (GitHub deployment events)
+
 	Warnings []string // things the adapter could not read, for the log
 }
+
+// Forges, for development information URLs.
+const (
+	ForgeGitHub      = "github"
+	ForgeGitLab      = "gitlab"
+	ForgeGitea       = "gitea" // also Forgejo and Codeberg
+	ForgeBitbucket   = "bitbucket"
+	ForgeBitbucketDC = "bitbucket_dc"
+)
+
+// Pull request states, as Jira's development information names them.
+const (
+	PROpen     = "OPEN"
+	PRMerged   = "MERGED"
+	PRDeclined = "DECLINED"
+)
 
 // The CIs this package knows.
 const (
@@ -60,13 +103,20 @@ type Getenv func(string) string
 
 // FromEnviron makes a Getenv from "NAME=value" pairs.
 func FromEnviron(environ []string) Getenv {
+	m := EnvironMap(environ)
+	return func(k string) string { return m[k] }
+}
+
+// EnvironMap maps "NAME=value" pairs by name; a later pair wins, as in the
+// process environment. Entries without "=" are ignored.
+func EnvironMap(environ []string) map[string]string {
 	m := make(map[string]string, len(environ))
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			m[k] = v
 		}
 	}
-	return func(k string) string { return m[k] }
+	return m
 }
 
 // adapter is one CI: whether it is the one running, and how to read it.
@@ -95,12 +145,21 @@ func Detect(getenv Getenv, wd string) Context {
 		if a.detect(getenv) {
 			c := a.read(getenv, wd)
 			c.CI = a.ci
+			c.finish()
 			return c
 		}
 	}
-	c := readLocal(wd)
-	c.CI = CILocal
+	c := Context{CI: CILocal, Name: "local run", Workspace: wd}
+	c.finish()
 	return c
+}
+
+// finish derives what every adapter derives the same way.
+func (c *Context) finish() {
+	if c.Forge == "" {
+		c.Forge = ForgeFromURL(c.RepoURL)
+	}
+	c.RepoID = RepoID(c.RepoURL)
 }
 
 // first returns the first non-empty value of the named variables.

@@ -96,9 +96,9 @@ func Run(ctx context.Context, e Env) int {
 }
 
 type run struct {
-	s   *settings.Settings
-	c   cienv.Context
-	rep *report.Reporter
+	s    *settings.Settings
+	c    cienv.Context
+	rep  *report.Reporter
 	env  Env
 	repo *workspaceRepo
 	scan commitScan

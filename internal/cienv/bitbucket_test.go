@@ -14,7 +14,7 @@ func TestBitbucket(t *testing.T) {
 		RepoName: "ondrejmachulda/ci-detector", RepoURL: "https://bitbucket.org/ondrejmachulda/ci-detector",
 		PipelineID: "ondrejmachulda/ci-detector", PipelineName: "ondrejmachulda/ci-detector",
 		Workspace: "/opt/atlassian/pipelines/agent/build",
-		Forge: ForgeBitbucket, RepoID: "bitbucket.org~ondrejmachulda~ci-detector",
+		Forge:     ForgeBitbucket, RepoID: "bitbucket.org~ondrejmachulda~ci-detector",
 	}
 	failed := push
 	failed.Status = "failure"

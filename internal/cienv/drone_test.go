@@ -64,7 +64,7 @@ func TestDrone(t *testing.T) {
 			BuildNumber: "91011", BuildURL: "https://drone.example.com/owner/repo/91011",
 			RepoName: "owner/repo", PipelineID: "owner/repo", PipelineName: "owner/repo",
 			Workspace: "/drone/src/github.com/owner/repo",
-			PRState: PROpen, Untrusted: "a pull request build: Drone gives a secret to pull requests only when the secret allows it",
+			PRState:   PROpen, Untrusted: "a pull request build: Drone gives a secret to pull requests only when the secret allows it",
 		}},
 	}
 	for _, tt := range tests {

@@ -14,7 +14,7 @@ func TestGitLab(t *testing.T) {
 		RepoName: "OndraM/ci-detector", RepoURL: "https://gitlab.com/OndraM/ci-detector",
 		PipelineID: "OndraM/ci-detector/job1", PipelineName: "OndraM/ci-detector (job1)",
 		Workspace: "/builds/OndraM/ci-detector",
-		Forge: ForgeGitLab, RepoID: "gitlab.com~ondram~ci-detector",
+		Forge:     ForgeGitLab, RepoID: "gitlab.com~ondram~ci-detector",
 	}
 	failed := push
 	failed.Status = "failed"
@@ -59,7 +59,7 @@ func TestGitLab(t *testing.T) {
 			RepoName: "gitlab-org/gitlab-foss", RepoURL: "https://example.com/gitlab-org/gitlab-foss",
 			PipelineID: "gitlab-org/gitlab-foss/spec:other", PipelineName: "gitlab-org/gitlab-foss (spec:other)",
 			Workspace: "/builds/gitlab-org/gitlab-foss",
-			Forge: ForgeGitLab, RepoID: "example.com~gitlab-org~gitlab-foss",
+			Forge:     ForgeGitLab, RepoID: "example.com~gitlab-org~gitlab-foss",
 		}},
 		{"gitlab-pr-envci.env", nil, Context{
 			CI: CIGitLab, Name: "GitLab CI", SHA: "5678", Tag: "tag_name",

@@ -38,7 +38,7 @@ func TestWoodpecker(t *testing.T) {
 		RepoName: "Epsilon_02/todo-checker", RepoURL: "https://codeberg.org/Epsilon_02/todo-checker",
 		PipelineID: "Epsilon_02/todo-checker/woodpecker", PipelineName: "Epsilon_02/todo-checker",
 		Workspace: "/woodpecker/src/codeberg.org/Epsilon_02/todo-checker",
-		Forge: ForgeGitea, RepoID: "codeberg.org~epsilon_5f02~todo-checker",
+		Forge:     ForgeGitea, RepoID: "codeberg.org~epsilon_5f02~todo-checker",
 	}
 	// 1.x: legacy names; the run's link is built from CI_SYSTEM_LINK, since
 	// CI_PIPELINE_LINK was the forge's pull request page.

@@ -76,6 +76,9 @@ func Run(ctx context.Context, e Env) int {
 	rep.Mask(s.ClientSecret.Value())
 	if err != nil {
 		var errs settings.Errors
+		if errors.As(err, &errs) && c.Untrusted != "" && onlyCredentialsMissing(s, errs) {
+			return (&run{s: s, c: c, rep: rep, env: e}).untrusted()
+		}
 		if errors.As(err, &errs) {
 			for _, se := range errs {
 				rep.Errorf("%s", se.Error())
@@ -83,26 +86,22 @@ func Run(ctx context.Context, e Env) int {
 		} else {
 			rep.Errorf("%v", err)
 		}
-		if c.Untrusted != "" && onlyCredentialsMissing(s, errs) {
-			return (&run{s: s, c: c, rep: rep, env: e}).untrusted()
-		}
 		rep.Infof("jira-cicd: invalid settings; run with --help for every setting and its accepted values")
 		return ExitUsage
 	}
 	w := openWorkspace(&c)
 	defer w.close()
-	r := &run{s: s, c: c, rep: rep, env: e, repo: w}
+	r := &run{s: s, c: c, rep: rep, env: e, git: w}
 	return r.run(ctx)
 }
 
 type run struct {
-	s    *settings.Settings
-	c    cienv.Context
-	rep  *report.Reporter
-	env  Env
-	repo *workspaceRepo
-	scan commitScan
-	out  report.Outcome
+	s   *settings.Settings
+	c   cienv.Context
+	rep *report.Reporter
+	env Env
+	git *workspaceRepo // the workspace's repository, and the keys' scan of it
+	out report.Outcome
 }
 
 func (r *run) run(ctx context.Context) int {
@@ -135,7 +134,7 @@ func (r *run) run(ctx context.Context) int {
 	keys := r.keys()
 	if len(keys) == 0 && !(plan.Kind == settings.Deployment && len(s.ServiceIDs) > 0) {
 		r.out.Status = "skipped"
-		r.out.Message = noKeysMessage(s, c, r.scan, r.repo)
+		r.out.Message = noKeysMessage(s, c, r.git)
 		if s.Gating && !s.DryRun {
 			// A gate that was never asked must not pass.
 			r.out.Message += "; with gating, the deployment cannot pass a gate Jira was never asked about: give issue keys or service_ids"
@@ -171,8 +170,8 @@ func (r *run) product() string { return "jira-cicd " + r.env.Version }
 // keys scans the commits and returns the issue keys found, most relevant
 // first, after printing them with where each came from.
 func (r *run) keys() []string {
-	scan := scanCommits(r.s, r.c, r.repo)
-	r.scan = scan
+	scan := scanCommits(r.s, r.c, r.git)
+	r.git.scan = scan
 	for _, w := range scan.Warnings {
 		r.rep.Warningf("%s", w)
 	}

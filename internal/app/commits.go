@@ -33,6 +33,7 @@ type workspaceRepo struct {
 	err     error         // why not
 	headMsg bool          // HEAD's message was read (a source of keys)
 	ciMsgs  int           // how many messages the CI itself gave
+	scan    commitScan    // what the key scan read
 }
 
 // openWorkspace opens the repository at c's workspace and fills c with what
@@ -165,7 +166,8 @@ func mergeMessages(a, b []string) []string {
 // noKeysMessage says where keys were looked for, naming only the sources
 // this run had: a CI that gave only its message variable is not said to
 // have had "the commit messages" scanned.
-func noKeysMessage(s *settings.Settings, c cienv.Context, scan commitScan, w *workspaceRepo) string {
+func noKeysMessage(s *settings.Settings, c cienv.Context, w *workspaceRepo) string {
+	scan := w.scan
 	var places []string
 	if len(s.IssueKeys) > 0 {
 		places = append(places, "issue_keys")

@@ -107,7 +107,7 @@ func TestRealGitLab(t *testing.T) {
 	plain := Context{
 		CI: CIGitLab, Name: "GitLab CI", SHA: "de81359aff84ef37ac165ee39d4275e2d14837bd", Branch: "feature/ABC-12-x",
 		PreviousSHA: "7d1a42975237b120294f9d055471606c3f0f5d99",
-		PipelineID: "deploy-prod", PipelineName: "deploy-prod", Status: "success",
+		PipelineID:  "deploy-prod", PipelineName: "deploy-prod", Status: "success",
 		Workspace: "$WORK/builds/0/project-0", Forge: ForgeGitLab,
 	}
 	server := Context{

@@ -263,13 +263,15 @@ func fromEvent(c *Context, ev ghEvent, getenv Getenv) {
 	}
 	// The push's commits, oldest first in the payload: newest first here.
 	// A set keeps the de-duplication linear in the number of commits.
+	// Messages compare without surrounding white space, as addMessage's.
 	seen := make(map[string]bool, len(c.CommitMessages)+len(ev.Commits))
 	for _, m := range c.CommitMessages {
-		seen[m] = true
+		seen[strings.TrimSpace(m)] = true
 	}
 	for i := len(ev.Commits) - 1; i >= 0; i-- {
-		if m := ev.Commits[i].Message; m != "" && !seen[m] {
-			seen[m] = true
+		m := strings.TrimRight(ev.Commits[i].Message, "\r\n")
+		if k := strings.TrimSpace(m); k != "" && !seen[k] {
+			seen[k] = true
 			c.CommitMessages = append(c.CommitMessages, m)
 		}
 	}

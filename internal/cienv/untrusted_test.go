@@ -32,6 +32,12 @@ func TestUntrustedRuns(t *testing.T) {
 	}
 }
 
+func TestWoodpeckerClosedPullRequestState(t *testing.T) {
+	if c := Detect(envOf(t, "real/woodpecker-3.17-pr.env", "CI_PIPELINE_EVENT=pull_request_closed"), "/wd"); c.PRState != "" || c.PRNumber != "5" {
+		t.Errorf("closed: state %q number %q", c.PRState, c.PRNumber)
+	}
+}
+
 // Parallel jobs of one run, each its own pipeline, the same one on every run.
 func TestParallelAxes(t *testing.T) {
 	ids := func(file string, extras ...[]string) []string {

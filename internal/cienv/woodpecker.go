@@ -46,7 +46,10 @@ func readWoodpecker(getenv Getenv, wd string) Context {
 	// commits' messages come from git (FillFromGit).
 	if pr {
 		c.PRTitle = first(getenv, "CI_COMMIT_MESSAGE")
-		c.PRState = PROpen
+		// pull_request_closed says closed, not whether merged or declined.
+		if c.Event != "pull_request_closed" {
+			c.PRState = PROpen
+		}
 		c.PRAuthor = first(getenv, "CI_PIPELINE_AUTHOR")
 		// Woodpecker names no fork: secrets reach pull request pipelines
 		// only where the secret allows it (and a fork's need approval).

@@ -1,7 +1,8 @@
 // Package cienv reads what the CI tells a step about its run. Each CI has one
 // file that fills the same Context from that CI's own variables; Detect picks
 // the adapter. This package and the settings package are the only ones that
-// read the environment.
+// read the environment. It reads nothing else but GitHub's event file: what
+// the checked-out repository says comes from the caller (FillFromGit).
 package cienv
 
 import (
@@ -138,8 +139,8 @@ var adapters = []adapter{
 }
 
 // Detect finds the CI running this step and reads its context. wd is the
-// working directory, used where the CI names no workspace. An unknown CI falls
-// back to the git repository in the workspace.
+// working directory, used where the CI names no workspace. An unknown CI is a
+// local run, which FillFromGit completes from the repository in wd.
 func Detect(getenv Getenv, wd string) Context {
 	for _, a := range adapters {
 		if a.detect(getenv) {

@@ -26,6 +26,7 @@ func TestBitbucket(t *testing.T) {
 	pr := push
 	pr.SHA, pr.Branch, pr.PRNumber, pr.PRTargetBranch, pr.Event = "8d081548cabb", "feature/bitbucket", "2", "main", "pull_request"
 	pr.BuildNumber, pr.BuildURL = "4", "https://bitbucket.org/ondrejmachulda/ci-detector/pipelines/results/4"
+	pr.PRHeadSHA = pr.SHA
 	pr.PRURL, pr.PRState = "https://bitbucket.org/ondrejmachulda/ci-detector/pull-requests/2", PROpen
 	pr.Untrusted = "a pull request pipeline: Bitbucket withholds secured variables from pull requests from forks"
 	withStorage := push

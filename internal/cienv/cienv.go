@@ -161,6 +161,11 @@ func (c *Context) finish() {
 		c.Forge = ForgeFromURL(c.RepoURL)
 	}
 	c.RepoID = RepoID(c.RepoURL)
+	// Drone, Woodpecker, Bitbucket and GitLab (outside merged results
+	// pipelines) build a pull request's own head commit.
+	if c.PRNumber != "" && c.PRHeadSHA == "" {
+		c.PRHeadSHA = c.SHA
+	}
 }
 
 // first returns the first non-empty value of the named variables.

@@ -44,7 +44,7 @@ func TestDrone(t *testing.T) {
 			PRNumber: "32", PRTargetBranch: "master", PRTitle: "feat: update README",
 			CommitMessages: []string{"updated README"}, PreviousSHA: "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d",
 			Event: "pull_request", BuildNumber: "1", Status: "failure", Environment: "prod", Workspace: "/wd",
-			PRState: PROpen, PRAuthor: "octocat", PRAuthorName: "The Octocat", Untrusted: "a pull request build: Drone gives a secret to pull requests only when the secret allows it",
+			PRHeadSHA: "762941318ee16e59dabbacb1b4049eec22f0d303", PRState: PROpen, PRAuthor: "octocat", PRAuthorName: "The Octocat", Untrusted: "a pull request build: Drone gives a secret to pull requests only when the secret allows it",
 		}},
 		// Drone 0.8: no stage, status of the build.
 		{"drone-push-cidetector.env", nil, Context{
@@ -64,7 +64,7 @@ func TestDrone(t *testing.T) {
 			BuildNumber: "91011", BuildURL: "https://drone.example.com/owner/repo/91011",
 			RepoName: "owner/repo", PipelineID: "owner/repo", PipelineName: "owner/repo",
 			Workspace: "/drone/src/github.com/owner/repo",
-			PRState:   PROpen, Untrusted: "a pull request build: Drone gives a secret to pull requests only when the secret allows it",
+			PRHeadSHA: "5678", PRState: PROpen, Untrusted: "a pull request build: Drone gives a secret to pull requests only when the secret allows it",
 		}},
 	}
 	for _, tt := range tests {

@@ -44,6 +44,9 @@ func (c *Context) FillFromGit(g GitFacts) {
 	case isAbbrevOf(c.SHA, g.CISHA):
 		c.SHA = g.CISHA
 	}
+	if isAbbrevOf(c.PRHeadSHA, c.SHA) {
+		c.PRHeadSHA = c.SHA
+	}
 	if c.Branch == "" && c.Tag == "" && c.SHA == g.HeadSHA {
 		c.Branch, c.Tag = g.Branch, g.Tag
 	}

@@ -59,7 +59,7 @@ func TestFillFromGitBitbucket(t *testing.T) {
 	f := facts()
 	f.CISHA, f.CIMessage = headSHA, f.HeadMessage
 	c.FillFromGit(f)
-	if c.SHA != headSHA || !reflect.DeepEqual(c.CommitMessages, []string{"DEF-2 second change\n\nwith a body"}) || len(c.Warnings) != 0 {
+	if c.SHA != headSHA || c.PRHeadSHA != headSHA || !reflect.DeepEqual(c.CommitMessages, []string{"DEF-2 second change\n\nwith a body"}) || len(c.Warnings) != 0 {
 		t.Errorf("abbreviated: sha %q messages %q warnings %q", c.SHA, c.CommitMessages, c.Warnings)
 	}
 	// The branch is Bitbucket's, not git's; the repository too.

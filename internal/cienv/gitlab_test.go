@@ -25,7 +25,7 @@ func TestGitLab(t *testing.T) {
 	mr := push
 	mr.Event, mr.PRNumber, mr.PRTargetBranch, mr.PRTitle = "merge_request_event", "7", "master", "Test Gitlab CI"
 	mr.PreviousSHA = "faaf3a986cf77f46a40af16186a31f2c54737eae" // the diff's base; CI_COMMIT_BEFORE_SHA is all zeros
-	mr.PRState, mr.PRBaseSHA = PROpen, mr.PreviousSHA
+	mr.PRState, mr.PRBaseSHA, mr.PRHeadSHA = PROpen, mr.PreviousSHA, mr.SHA
 	legacy := Context{
 		CI: CIGitLab, Name: "GitLab CI",
 		SHA: "1e50d546a67287e3111707283eb28bfff50584a9", Branch: "test-gitlab",
@@ -36,7 +36,7 @@ func TestGitLab(t *testing.T) {
 		Forge: ForgeGitLab, RepoID: "gitlab.com~foo~bar",
 	}
 	legacyMR := legacy
-	legacyMR.PRNumber, legacyMR.PRTargetBranch, legacyMR.PRState = "43", "main", PROpen
+	legacyMR.PRNumber, legacyMR.PRTargetBranch, legacyMR.PRState, legacyMR.PRHeadSHA = "43", "main", PROpen, legacy.SHA
 
 	tests := []struct {
 		file  string
@@ -67,7 +67,7 @@ func TestGitLab(t *testing.T) {
 			BuildNumber: "91011", BuildURL: "https://gitlab.com/owner/repo/-/jobs/1213",
 			RepoName: "owner/repo", RepoURL: "https://gitlab.com/owner/repo",
 			PipelineID: "owner/repo", PipelineName: "owner/repo", Workspace: "/",
-			Forge: ForgeGitLab, RepoID: "gitlab.com~owner~repo", PRState: PROpen,
+			Forge: ForgeGitLab, RepoID: "gitlab.com~owner~repo", PRState: PROpen, PRHeadSHA: "5678",
 		}},
 	}
 	for _, tt := range tests {

@@ -34,7 +34,7 @@ func TestRealWoodpecker(t *testing.T) {
 	// messages come from git.
 	pr := push
 	pr.Event, pr.PRNumber, pr.PRTargetBranch, pr.PRTitle, pr.CommitMessages = "pull_request", "5", "main", "Merge ABC-13 work", nil
-	pr.PRState, pr.PRAuthor = PROpen, "dev"
+	pr.PRState, pr.PRAuthor, pr.PRHeadSHA = PROpen, "dev", sha
 	pr.Untrusted = "a pull request pipeline: Woodpecker gives a secret to pull requests only when the secret allows it"
 	tag := push
 	tag.Branch, tag.Tag, tag.Event, tag.CommitMessages = "", "v1.0.0", "tag", []string{"ABC-13 fix the thing"}
@@ -81,6 +81,7 @@ func TestRealDrone(t *testing.T) {
 	pr := push
 	pr.Event, pr.PRNumber, pr.PRTargetBranch, pr.CommitMessages = "pull_request", "5", "main", []string{"ABC-13 fix the thing"}
 	pr.PreviousSHA, pr.PRState, pr.PRAuthor, pr.PRAuthorName = "ee36fa7ccc3e14d414c692dc7264dc0253817a8c", PROpen, "dev", "Dev"
+	pr.PRHeadSHA = pr.SHA
 	pr.Untrusted = "a pull request build: Drone gives a secret to pull requests only when the secret allows it"
 	tag := push
 	tag.Branch, tag.Tag, tag.Event, tag.PreviousSHA, tag.CommitMessages = "", "v1.0.0", "tag", "", []string{"ABC-13 fix the thing"}

@@ -6,6 +6,7 @@
 package cienv
 
 import (
+	"cmp"
 	"strings"
 	"time"
 )
@@ -166,6 +167,27 @@ func (c *Context) finish() {
 	if c.PRNumber != "" && c.PRHeadSHA == "" {
 		c.PRHeadSHA = c.SHA
 	}
+}
+
+// pullRequestURL is a pull request's page on the forges whose URL shape
+// needs only the repository's web URL ("" for the others).
+func pullRequestURL(forge, repoURL, n string) string {
+	forge = cmp.Or(forge, ForgeFromURL(repoURL))
+	if repoURL == "" || !isDigits(n) {
+		return ""
+	}
+	repoURL = strings.TrimRight(repoURL, "/")
+	switch forge {
+	case ForgeGitHub:
+		return repoURL + "/pull/" + n
+	case ForgeGitLab:
+		return repoURL + "/-/merge_requests/" + n
+	case ForgeGitea:
+		return repoURL + "/pulls/" + n
+	case ForgeBitbucket:
+		return repoURL + "/pull-requests/" + n
+	}
+	return ""
 }
 
 // first returns the first non-empty value of the named variables.

@@ -56,6 +56,7 @@ func readDrone(getenv Getenv, wd string) Context {
 	if c.RepoURL == "" {
 		c.RepoURL = WebURL(first(getenv, "DRONE_GIT_HTTP_URL", "DRONE_REMOTE_URL"))
 	}
+	c.PRURL = pullRequestURL("", c.RepoURL, c.PRNumber)
 	c.BuildNumber = first(getenv, "DRONE_BUILD_NUMBER")
 	c.BuildURL = first(getenv, "DRONE_BUILD_LINK")
 	if c.BuildURL == "" && c.RepoName != "" && c.BuildNumber != "" {

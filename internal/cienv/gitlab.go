@@ -69,6 +69,10 @@ func readGitLab(getenv Getenv, wd string) Context {
 	}
 	// The pipeline's number in the project (IID) increases from run to run;
 	// GitLab 8.x only has the instance-wide id, which does too.
+	if mr != "" && c.PRURL == "" {
+		// (External pull requests live on GitHub, not in this project.)
+		c.PRURL = pullRequestURL(ForgeGitLab, c.RepoURL, mr)
+	}
 	c.BuildNumber = first(getenv, "CI_PIPELINE_IID", "CI_PIPELINE_ID")
 	// Each job is its own Jira pipeline (two jobs of one GitLab pipeline
 	// share its number and would otherwise overwrite each other), so the link

@@ -26,6 +26,7 @@ func TestGitLab(t *testing.T) {
 	mr.Event, mr.PRNumber, mr.PRTargetBranch, mr.PRTitle = "merge_request_event", "7", "master", "Test Gitlab CI"
 	mr.PreviousSHA = "faaf3a986cf77f46a40af16186a31f2c54737eae" // the diff's base; CI_COMMIT_BEFORE_SHA is all zeros
 	mr.PRState, mr.PRBaseSHA, mr.PRHeadSHA = PROpen, mr.PreviousSHA, mr.SHA
+	mr.PRURL = "https://gitlab.com/OndraM/ci-detector/-/merge_requests/7"
 	legacy := Context{
 		CI: CIGitLab, Name: "GitLab CI",
 		SHA: "1e50d546a67287e3111707283eb28bfff50584a9", Branch: "test-gitlab",
@@ -37,6 +38,9 @@ func TestGitLab(t *testing.T) {
 	}
 	legacyMR := legacy
 	legacyMR.PRNumber, legacyMR.PRTargetBranch, legacyMR.PRState, legacyMR.PRHeadSHA = "43", "main", PROpen, legacy.SHA
+	// A GitHub pull request GitLab builds: its page is on GitHub.
+	legacyExt := legacyMR
+	legacyMR.PRURL = "https://gitlab.com/foo/bar/-/merge_requests/43"
 
 	tests := []struct {
 		file  string
@@ -49,7 +53,7 @@ func TestGitLab(t *testing.T) {
 		{"gitlab-mr.env", nil, mr},
 		{"gitlab-push-legacy.env", nil, legacy},
 		{"gitlab-pr.env", nil, legacyMR},
-		{"gitlab-pr-external.env", nil, legacyMR},
+		{"gitlab-pr-external.env", nil, legacyExt},
 		// The docs' example: tag 1.0.0 (its CI_COMMIT_REF_NAME=master is
 		// ignored for a tag); no CI_JOB_URL, so the job's link from its id.
 		{"gitlab-tag-job.env", nil, Context{
@@ -68,6 +72,7 @@ func TestGitLab(t *testing.T) {
 			RepoName: "owner/repo", RepoURL: "https://gitlab.com/owner/repo",
 			PipelineID: "owner/repo", PipelineName: "owner/repo", Workspace: "/",
 			Forge: ForgeGitLab, RepoID: "gitlab.com~owner~repo", PRState: PROpen, PRHeadSHA: "5678",
+			PRURL: "https://gitlab.com/owner/repo/-/merge_requests/10",
 		}},
 	}
 	for _, tt := range tests {

@@ -35,6 +35,7 @@ func TestRealWoodpecker(t *testing.T) {
 	pr := push
 	pr.Event, pr.PRNumber, pr.PRTargetBranch, pr.PRTitle, pr.CommitMessages = "pull_request", "5", "main", "Merge ABC-13 work", nil
 	pr.PRState, pr.PRAuthor, pr.PRHeadSHA = PROpen, "dev", sha
+	pr.PRURL = "http://127.0.0.1:3000/acme/widgets/pulls/5"
 	pr.Untrusted = "a pull request pipeline: Woodpecker gives a secret to pull requests only when the secret allows it"
 	tag := push
 	tag.Branch, tag.Tag, tag.Event, tag.CommitMessages = "", "v1.0.0", "tag", []string{"ABC-13 fix the thing"}

@@ -74,3 +74,22 @@ func TestParallelAxes(t *testing.T) {
 		}
 	}
 }
+
+// A pull request's page, where the forge's URL shape needs only the
+// repository: Drone's forge from the repository's host.
+func TestPullRequestURL(t *testing.T) {
+	c := Detect(envOf(t, "drone-pr.env", "DRONE=true", "DRONE_REPO_LINK=https://github.com/octocat/Hello-World"), "/wd")
+	if c.PRURL != "https://github.com/octocat/Hello-World/pull/32" || c.Forge != ForgeGitHub {
+		t.Errorf("drone: %q %q", c.PRURL, c.Forge)
+	}
+	for _, tt := range [][4]string{
+		{ForgeBitbucketDC, "https://bitbucket.acme.io/projects/P/repos/r", "3", ""}, // needs the project key
+		{"", "https://git.acme.io/a/b", "3", ""},
+		{ForgeGitea, "https://codeberg.org/a/b/", "3", "https://codeberg.org/a/b/pulls/3"},
+		{ForgeGitHub, "https://github.com/a/b", "3/../x", ""},
+	} {
+		if got := pullRequestURL(tt[0], tt[1], tt[2]); got != tt[3] {
+			t.Errorf("pullRequestURL%q = %q", tt[:3], got)
+		}
+	}
+}

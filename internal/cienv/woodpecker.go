@@ -68,6 +68,7 @@ func readWoodpecker(getenv Getenv, wd string) Context {
 	if c.RepoURL == "" {
 		c.RepoURL = WebURL(first(getenv, "CI_REPO_CLONE_URL", "CI_REPO_REMOTE"))
 	}
+	c.PRURL = pullRequestURL(c.Forge, c.RepoURL, c.PRNumber)
 	c.BuildNumber = first(getenv, "CI_PIPELINE_NUMBER")
 	page := "pipeline"
 	if c.BuildNumber == "" {

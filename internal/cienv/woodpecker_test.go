@@ -32,7 +32,7 @@ func TestWoodpecker(t *testing.T) {
 		SHA: "a778b069d9f5992786d2db9be493b43868cfce76", Branch: "fix_fail-on-err",
 		// On pull requests CI_COMMIT_MESSAGE is the pull request's title.
 		PRNumber: "9", PRTargetBranch: "main", PRTitle: "fix testscript", PRState: PROpen,
-		PRHeadSHA: "a778b069d9f5992786d2db9be493b43868cfce76",
+		PRHeadSHA: "a778b069d9f5992786d2db9be493b43868cfce76", PRURL: "https://codeberg.org/Epsilon_02/todo-checker/pulls/9",
 		Untrusted: "a pull request pipeline: Woodpecker gives a secret to pull requests only when the secret allows it",
 		// The previous pipeline of main was pull request 13: another ref.
 		PreviousSHA: "", Event: "pull_request", BuildNumber: "41",

@@ -77,6 +77,9 @@ func Run(ctx context.Context, e Env) int {
 	rep.Mask(s.ClientSecret.Value())
 	if err != nil {
 		var errs settings.Errors
+		if errors.As(err, &errs) && c.Untrusted != "" && onlyCredentialsMissing(s, errs) {
+			return (&run{s: s, c: c, rep: rep, env: e}).untrusted()
+		}
 		if errors.As(err, &errs) {
 			for _, se := range errs {
 				rep.Errorf("%s", se.Error())
@@ -88,7 +91,9 @@ func Run(ctx context.Context, e Env) int {
 		rep.Flush()
 		return ExitUsage
 	}
-	r := &run{s: s, c: c, rep: rep, env: e}
+	w := openWorkspace(&c)
+	defer w.close()
+	r := &run{s: s, c: c, rep: rep, env: e, git: w}
 	code := r.run(ctx)
 	rep.Flush() // a no-op after Finish
 	return code
@@ -99,6 +104,7 @@ type run struct {
 	c   cienv.Context
 	rep *report.Reporter
 	env Env
+	git *workspaceRepo // the workspace's repository, and the keys' scan of it
 	out report.Outcome
 }
 
@@ -144,7 +150,7 @@ func (r *run) run(ctx context.Context) int {
 	}
 	if len(keys) == 0 && !(plan.Kind == record.Deployment && len(s.ServiceIDs) > 0) {
 		r.out.Status = "skipped"
-		r.out.Message = "no Jira issue keys found in issue_keys, the branch, the pull request title or the commit messages"
+		r.out.Message = noKeysMessage(s, c, r.git)
 		if s.Gating && !s.DryRun {
 			// A gate that was never asked must not pass.
 			r.out.Message += "; with gating, the deployment cannot pass a gate Jira was never asked about: give issue keys or service_ids"
@@ -204,7 +210,8 @@ func (r *run) product() string { return "jira-cicd " + r.env.Version }
 // keys scans the commits and returns the issue keys found, most relevant
 // first, after printing them with where each came from.
 func (r *run) keys(ctx context.Context) []string {
-	scan := scanCommits(ctx, r.s, r.c, r.workspace())
+	scan := scanCommits(ctx, r.s, r.c, r.git)
+	r.git.scan = scan
 	for _, w := range scan.Warnings {
 		r.rep.Warningf("%s", w)
 	}

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -37,11 +38,18 @@ func ciEnv(t *testing.T, file string, overrides ...string) []string {
 		if line == "" || strings.HasPrefix(line, "#") {
 			continue
 		}
-		k, _, _ := strings.Cut(line, "=")
+		k, v, _ := strings.Cut(line, "=")
 		if _, overridden := set[k]; overridden || drop[k] {
 			continue
 		}
-		env = append(env, line)
+		// The real captures write a value with newlines as a Go string
+		// literal.
+		if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+			if u, err := strconv.Unquote(v); err == nil {
+				v = u
+			}
+		}
+		env = append(env, k+"="+v)
 	}
 	for _, k := range setOrder {
 		env = append(env, k+"="+set[k])

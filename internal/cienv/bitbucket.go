@@ -1,11 +1,10 @@
 package cienv
 
 import (
+	"cmp"
 	"fmt"
 	"strconv"
 	"strings"
-
-	"github.com/jira-cicd/jira-cicd/internal/gitrepo"
 )
 
 // isBitbucket: every Bitbucket Pipelines step (and every pipe, which gets the
@@ -15,9 +14,10 @@ func isBitbucket(getenv Getenv) bool {
 }
 
 // readBitbucket reads Bitbucket's BITBUCKET_* variables. Bitbucket gives no
-// commit message: it is read from the clone in BITBUCKET_CLONE_DIR.
+// commit message: the caller reads it from the clone in BITBUCKET_CLONE_DIR
+// (see FillFromGit).
 func readBitbucket(getenv Getenv, wd string) Context {
-	c := Context{Name: "Bitbucket Pipelines"}
+	c := Context{Name: "Bitbucket Pipelines", Forge: ForgeBitbucket}
 	c.SHA = first(getenv, "BITBUCKET_COMMIT")
 	c.Tag = first(getenv, "BITBUCKET_TAG")
 	if c.Tag == "" {
@@ -49,8 +49,26 @@ func readBitbucket(getenv Getenv, wd string) Context {
 	}
 	// Bitbucket names no pipeline or step in a way that stays the same across
 	// runs: the repository is the pipeline.
-	c.PipelineID = or(c.RepoName, first(getenv, "BITBUCKET_REPO_UUID"))
+	c.PipelineID = cmp.Or(c.RepoName, first(getenv, "BITBUCKET_REPO_UUID"))
 	c.PipelineName = c.RepoName
+	// The steps of a parallel group share the build number: each is its own
+	// Jira pipeline, by its place in the group (stable while the group's
+	// steps stay in the same order).
+	if n, _ := strconv.Atoi(first(getenv, "BITBUCKET_PARALLEL_STEP_COUNT")); n > 1 {
+		if i := first(getenv, "BITBUCKET_PARALLEL_STEP"); isDigits(i) {
+			c.Axis = "step-" + i
+			c.PipelineID = pipelineKey(c.PipelineID, c.Axis)
+			c.PipelineName = pipelineLabel(c.PipelineName, "parallel step "+i)
+		}
+	}
+	if c.PRNumber != "" {
+		if c.RepoURL != "" {
+			c.PRURL = c.RepoURL + "/pull-requests/" + c.PRNumber
+		}
+		c.PRState = PROpen
+		// Bitbucket gives no variable telling a fork's pull request apart.
+		c.Untrusted = "a pull request pipeline: Bitbucket withholds secured variables from pull requests from forks"
+	}
 
 	// BITBUCKET_EXIT_CODE is set in after-script only: the step's script
 	// exit code.
@@ -71,33 +89,5 @@ func readBitbucket(getenv Getenv, wd string) Context {
 		c.Workspace = wd
 	}
 	c.PipeStorageDir = first(getenv, "BITBUCKET_PIPE_STORAGE_DIR")
-	readBitbucketCommit(&c)
 	return c
-}
-
-// readBitbucketCommit takes the commit's message (and its full sha, where
-// BITBUCKET_COMMIT is abbreviated) from the clone.
-func readBitbucketCommit(c *Context) {
-	repo, err := gitrepo.Open(c.Workspace)
-	if err != nil {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("Bitbucket gives no commit message and the repository in %s could not be read (%v); keys come from the branch and issue_keys only", c.Workspace, err))
-		return
-	}
-	defer repo.Close()
-	if c.SHA == "" {
-		fillFromHead(c, repo)
-		return
-	}
-	h, err := repo.Resolve(c.SHA)
-	if err != nil {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("commit %s (BITBUCKET_COMMIT) is not in the repository in %s (%v); keys come from the branch and issue_keys only", c.SHA, c.Workspace, err))
-		return
-	}
-	c.SHA = h.String()
-	msg, err := repo.CommitMessage(c.SHA)
-	if err != nil {
-		c.Warnings = append(c.Warnings, fmt.Sprintf("could not read the message of commit %s (%v)", c.SHA, err))
-		return
-	}
-	c.CommitMessages = messages(strings.TrimRight(msg, "\r\n"))
 }

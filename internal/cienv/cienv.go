@@ -1,11 +1,14 @@
 // Package cienv reads what the CI tells a step about its run. Each CI has one
 // file that fills the same Context from that CI's own variables; Detect picks
 // the adapter. This package and the settings package are the only ones that
-// read the environment.
+// read the environment. It reads nothing else but GitHub's event file: what
+// the checked-out repository says comes from the caller (FillFromGit).
 package cienv
 
 import (
+	"cmp"
 	"strings"
+	"time"
 )
 
 // Context is what the CI (or the local repository) says about this run. Empty
@@ -42,8 +45,50 @@ type Context struct {
 	DroneCardPath     string // DRONE_CARD_PATH
 	PipeStorageDir    string // BITBUCKET_PIPE_STORAGE_DIR
 
+	// Untrusted says why the CI may have withheld secrets from this run (a
+	// pull request from a fork, a Dependabot run, an unprotected GitLab ref,
+	// ...); "" when the run is trusted. A run without credentials that is
+	// untrusted sends nothing and passes (see app).
+	Untrusted string
+
+	// Parallel runs of one pipeline: the axis (a matrix combination, a
+	// parallel job's index, a workflow number) that PipelineID already
+	// includes; "" when the CI runs no axes.
+	Axis string
+
+	// For development information (commits, branches, pull requests).
+	Forge          string    // one of the Forge* constants; "" when unknown
+	RepoID         string    // stable identity of the repository across CIs: host/path of RepoURL, lower case
+	PRURL          string    // the pull request's web page
+	PRState        string    // OPEN, MERGED or DECLINED ("" when not a pull request run)
+	PRAuthor       string    // login of the pull request's author
+	PRAuthorName   string    // display name of that author, where the CI gives it
+	PRHeadSHA      string    // the pull request's head commit (not a merge commit the CI made)
+	PRBaseSHA      string    // the target branch's commit the pull request is compared with
+	PRReviewers    []string  // logins asked to review
+	PRCommentCount int       // comments on the pull request (0 when the CI does not say)
+	PRUpdated      time.Time // the pull request's last update (zero when unknown)
+	DeletedBranch  string    // a branch this run reports deleted (GitHub delete event)
+	DeploymentID   string    // the forge's deployment id (GitHub deployment events)
+
 	Warnings []string // things the adapter could not read, for the log
 }
+
+// Forges, for development information URLs.
+const (
+	ForgeGitHub      = "github"
+	ForgeGitLab      = "gitlab"
+	ForgeGitea       = "gitea" // also Forgejo and Codeberg
+	ForgeBitbucket   = "bitbucket"
+	ForgeBitbucketDC = "bitbucket_dc"
+)
+
+// Pull request states, as Jira's development information names them.
+const (
+	PROpen     = "OPEN"
+	PRMerged   = "MERGED"
+	PRDeclined = "DECLINED"
+)
 
 // The CIs this package knows.
 const (
@@ -60,13 +105,20 @@ type Getenv func(string) string
 
 // FromEnviron makes a Getenv from "NAME=value" pairs.
 func FromEnviron(environ []string) Getenv {
+	m := EnvironMap(environ)
+	return func(k string) string { return m[k] }
+}
+
+// EnvironMap maps "NAME=value" pairs by name; a later pair wins, as in the
+// process environment. Entries without "=" are ignored.
+func EnvironMap(environ []string) map[string]string {
 	m := make(map[string]string, len(environ))
 	for _, kv := range environ {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			m[k] = v
 		}
 	}
-	return func(k string) string { return m[k] }
+	return m
 }
 
 // adapter is one CI: whether it is the one running, and how to read it.
@@ -88,19 +140,54 @@ var adapters = []adapter{
 }
 
 // Detect finds the CI running this step and reads its context. wd is the
-// working directory, used where the CI names no workspace. An unknown CI falls
-// back to the git repository in the workspace.
+// working directory, used where the CI names no workspace. An unknown CI is a
+// local run, which FillFromGit completes from the repository in wd.
 func Detect(getenv Getenv, wd string) Context {
 	for _, a := range adapters {
 		if a.detect(getenv) {
 			c := a.read(getenv, wd)
 			c.CI = a.ci
+			c.finish()
 			return c
 		}
 	}
-	c := readLocal(wd)
-	c.CI = CILocal
+	c := Context{CI: CILocal, Name: "local run", Workspace: wd}
+	c.finish()
 	return c
+}
+
+// finish derives what every adapter derives the same way.
+func (c *Context) finish() {
+	if c.Forge == "" {
+		c.Forge = ForgeFromURL(c.RepoURL)
+	}
+	c.RepoID = RepoID(c.RepoURL)
+	// Drone, Woodpecker, Bitbucket and GitLab (outside merged results
+	// pipelines) build a pull request's own head commit.
+	if c.PRNumber != "" && c.PRHeadSHA == "" {
+		c.PRHeadSHA = c.SHA
+	}
+}
+
+// pullRequestURL is a pull request's page on the forges whose URL shape
+// needs only the repository's web URL ("" for the others).
+func pullRequestURL(forge, repoURL, n string) string {
+	forge = cmp.Or(forge, ForgeFromURL(repoURL))
+	if repoURL == "" || !isDigits(n) {
+		return ""
+	}
+	repoURL = strings.TrimRight(repoURL, "/")
+	switch forge {
+	case ForgeGitHub:
+		return repoURL + "/pull/" + n
+	case ForgeGitLab:
+		return repoURL + "/-/merge_requests/" + n
+	case ForgeGitea:
+		return repoURL + "/pulls/" + n
+	case ForgeBitbucket:
+		return repoURL + "/pull-requests/" + n
+	}
+	return ""
 }
 
 // first returns the first non-empty value of the named variables.

@@ -30,6 +30,15 @@ func readDrone(getenv Getenv, wd string) Context {
 		}
 	}
 	c.PRTitle = first(getenv, "DRONE_PULL_REQUEST_TITLE")
+	if pr {
+		c.PRState = PROpen
+		// On pull requests Drone's commit author is the pull request's.
+		c.PRAuthor = first(getenv, "DRONE_COMMIT_AUTHOR")
+		c.PRAuthorName = first(getenv, "DRONE_COMMIT_AUTHOR_NAME")
+		// Drone names no fork: secrets reach pull requests only where the
+		// secret allows pull requests.
+		c.Untrusted = "a pull request build: Drone gives a secret to pull requests only when the secret allows it"
+	}
 	c.CommitMessages = messages(message(getenv, "DRONE_COMMIT_MESSAGE"))
 	// DRONE_COMMIT_BEFORE is the push's "before" (the PR's base on pull
 	// requests). Promotions and rollbacks carry the original build's, which
@@ -47,6 +56,7 @@ func readDrone(getenv Getenv, wd string) Context {
 	if c.RepoURL == "" {
 		c.RepoURL = WebURL(first(getenv, "DRONE_GIT_HTTP_URL", "DRONE_REMOTE_URL"))
 	}
+	c.PRURL = pullRequestURL("", c.RepoURL, c.PRNumber)
 	c.BuildNumber = first(getenv, "DRONE_BUILD_NUMBER")
 	c.BuildURL = first(getenv, "DRONE_BUILD_LINK")
 	if c.BuildURL == "" && c.RepoName != "" && c.BuildNumber != "" {
@@ -60,7 +70,9 @@ func readDrone(getenv Getenv, wd string) Context {
 		}
 	}
 	// One Jira pipeline per Drone pipeline (stage) of the repository: the
-	// stage name is the same on every build.
+	// stage name is the same on every build, and Drone rejects a
+	// configuration whose pipelines share a name, so the stages of one
+	// build never share an id.
 	stage := first(getenv, "DRONE_STAGE_NAME")
 	c.PipelineID = pipelineKey(c.RepoName, stage)
 	c.PipelineName = pipelineLabel(c.RepoName, stage, "default")

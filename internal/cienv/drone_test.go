@@ -13,6 +13,7 @@ func TestDrone(t *testing.T) {
 		RepoName: "ruanbekker/drone-ci-testing", RepoURL: "https://github.com/ruanbekker/drone-ci-testing",
 		PipelineID: "ruanbekker/drone-ci-testing/default", PipelineName: "ruanbekker/drone-ci-testing",
 		Status: "success", Workspace: "/drone/src",
+		Forge: ForgeGitHub, RepoID: "github.com~ruanbekker~drone-ci-testing",
 	}
 	failed := push
 	failed.Status = "failure"
@@ -43,6 +44,7 @@ func TestDrone(t *testing.T) {
 			PRNumber: "32", PRTargetBranch: "master", PRTitle: "feat: update README",
 			CommitMessages: []string{"updated README"}, PreviousSHA: "7fd1a60b01f91b314f59955a4e4d4e80d8edf11d",
 			Event: "pull_request", BuildNumber: "1", Status: "failure", Environment: "prod", Workspace: "/wd",
+			PRHeadSHA: "762941318ee16e59dabbacb1b4049eec22f0d303", PRState: PROpen, PRAuthor: "octocat", PRAuthorName: "The Octocat", Untrusted: "a pull request build: Drone gives a secret to pull requests only when the secret allows it",
 		}},
 		// Drone 0.8: no stage, status of the build.
 		{"drone-push-cidetector.env", nil, Context{
@@ -53,6 +55,7 @@ func TestDrone(t *testing.T) {
 			RepoName: "OndraM/ci-detector", RepoURL: "https://github.com/OndraM/ci-detector",
 			PipelineID: "OndraM/ci-detector", PipelineName: "OndraM/ci-detector",
 			Status: "success", Workspace: "/drone/src/github.com/OndraM/ci-detector/commit/3986f34176d2a641fc11bc41a3875c67bdc46aa5",
+			Forge: ForgeGitHub, RepoID: "github.com~ondram~ci-detector",
 		}},
 		// env-ci: owner and name apart, a tag next to a branch.
 		{"drone-pr-envci.env", nil, Context{
@@ -61,6 +64,7 @@ func TestDrone(t *testing.T) {
 			BuildNumber: "91011", BuildURL: "https://drone.example.com/owner/repo/91011",
 			RepoName: "owner/repo", PipelineID: "owner/repo", PipelineName: "owner/repo",
 			Workspace: "/drone/src/github.com/owner/repo",
+			PRHeadSHA: "5678", PRState: PROpen, Untrusted: "a pull request build: Drone gives a secret to pull requests only when the secret allows it",
 		}},
 	}
 	for _, tt := range tests {

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -33,7 +34,7 @@ func loadEnv(t *testing.T, name string, overrides ...string) []string {
 		if !ok {
 			t.Fatalf("%s: bad line %q", name, line)
 		}
-		set(k, v)
+		set(k, unquote(t, v))
 	}
 	for _, o := range overrides {
 		if k, v, ok := strings.Cut(o, "="); ok {
@@ -49,6 +50,20 @@ func loadEnv(t *testing.T, name string, overrides ...string) []string {
 		}
 	}
 	return out
+}
+
+// unquote reads a value the real captures write as a Go string literal
+// (a message with newlines); other values are as they are.
+func unquote(t *testing.T, v string) string {
+	t.Helper()
+	if len(v) >= 2 && v[0] == '"' && v[len(v)-1] == '"' {
+		u, err := strconv.Unquote(v)
+		if err != nil {
+			t.Fatalf("bad quoted value %s: %v", v, err)
+		}
+		return u
+	}
+	return v
 }
 
 func envOf(t *testing.T, name string, overrides ...string) Getenv {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -63,6 +62,11 @@ func FuzzGitHubEvent(f *testing.F) {
 		`{"pull_request":{"number":1e308,"head":{"ref":"feature/ABC-9"}}}`,
 		`{"head_commit":{"message":"ABC-1 fix"},"commits":[{"message":"ABC-1 fix"}]}`,
 		"{\"head_commit\":{\"message\":\"\xff\xfe\"}}",
+		`{"deployment":{"id":7,"sha":"abc","ref":"refs/tags/v1","environment":"prod"},"deployment_status":{"state":"failure","log_url":"https://x/1"}}`,
+		`{"deployment":{"id":"7","environment":{"a":1}},"deployment_status":{"state":1}}`,
+		`{"merge_group":{"head_commit":{"message":"ABC-2 queue"}},"ref":"x","ref_type":"branch"}`,
+		`{"pull_request":{"number":3,"state":"closed","merged":true,"head":{"repo":null},"base":{"repo":{"full_name":"o/r"}},"requested_reviewers":[null,{"login":"a"}],"comments":-5}}`,
+		`{"head_commit":{"message":"ABC-1 fix"},"commits":[{"message":"ABC-1 fix\n"},{"message":"  "}]}`,
 	} {
 		f.Add([]byte(s), "push", "refs/tags/v1.0.0", "")
 	}
@@ -78,23 +82,42 @@ func FuzzGitHubEvent(f *testing.F) {
 			"GITHUB_REF=" + ref, "GITHUB_HEAD_REF=" + headRef, "GITHUB_SHA=ec26c3e57ca3a959ca5aad62de7213c562f8c821",
 			"GITHUB_REPOSITORY=o/r", "GITHUB_SERVER_URL=https://github.com", "GITHUB_RUN_ID=1", "GITHUB_RUN_NUMBER=2",
 		}
-		c := Detect(FromEnviron(env), dir)
-		if c.CI != CIGitHub {
-			t.Fatalf("CI = %q", c.CI)
-		}
-		for i, m := range c.CommitMessages {
-			if m == "" || slices.Contains(c.CommitMessages[:i], m) {
-				t.Fatalf("messages %q", c.CommitMessages)
-			}
-		}
-		if c.PreviousSHA != "" && strings.Trim(c.PreviousSHA, "0") == "" {
-			t.Fatalf("previous sha %q", c.PreviousSHA)
-		}
-		var obj map[string]any
-		if json.Unmarshal(payload, &obj) != nil && len(c.Warnings) == 0 {
-			t.Fatalf("no warning for the payload %q", payload)
+		for _, ev := range []string{event, "deployment_status", "pull_request"} {
+			env[1] = "GITHUB_EVENT_NAME=" + ev
+			checkFuzzedContext(t, Detect(FromEnviron(env), dir), payload, ref, headRef)
 		}
 	})
+}
+
+func checkFuzzedContext(t *testing.T, c Context, payload []byte, ref, headRef string) {
+	t.Helper()
+	if c.CI != CIGitHub {
+		t.Fatalf("CI = %q", c.CI)
+	}
+	seen := map[string]bool{}
+	for _, m := range c.CommitMessages {
+		if strings.TrimSpace(m) == "" || seen[strings.TrimSpace(m)] {
+			t.Fatalf("messages %q", c.CommitMessages)
+		}
+		seen[strings.TrimSpace(m)] = true
+	}
+	if c.PRCommentCount < 0 {
+		t.Fatalf("comment count %d", c.PRCommentCount)
+	}
+	// The variables survive any payload.
+	if c.RepoName != "o/r" || c.BuildNumber == "" && c.DeploymentID == "" {
+		t.Fatalf("variables lost: %+v", c)
+	}
+	if c.PreviousSHA != "" && strings.Trim(c.PreviousSHA, "0") == "" {
+		t.Fatalf("previous sha %q", c.PreviousSHA)
+	}
+	var obj map[string]any
+	if json.Unmarshal(payload, &obj) != nil && len(c.Warnings) == 0 {
+		t.Fatalf("no warning for the payload %q", payload)
+	}
+	if b, ok := strings.CutPrefix(ref, "refs/heads/"); ok && headRef == "" && !json.Valid(payload) && c.Branch != strings.TrimSpace(b) {
+		t.Fatalf("branch %q from GITHUB_REF %q lost with a bad payload", c.Branch, ref)
+	}
 }
 
 func asList(v any) []any {

@@ -14,6 +14,7 @@ func TestGitLab(t *testing.T) {
 		RepoName: "OndraM/ci-detector", RepoURL: "https://gitlab.com/OndraM/ci-detector",
 		PipelineID: "OndraM/ci-detector/job1", PipelineName: "OndraM/ci-detector (job1)",
 		Workspace: "/builds/OndraM/ci-detector",
+		Forge:     ForgeGitLab, RepoID: "gitlab.com~ondram~ci-detector",
 	}
 	failed := push
 	failed.Status = "failed"
@@ -24,6 +25,8 @@ func TestGitLab(t *testing.T) {
 	mr := push
 	mr.Event, mr.PRNumber, mr.PRTargetBranch, mr.PRTitle = "merge_request_event", "7", "master", "Test Gitlab CI"
 	mr.PreviousSHA = "faaf3a986cf77f46a40af16186a31f2c54737eae" // the diff's base; CI_COMMIT_BEFORE_SHA is all zeros
+	mr.PRState, mr.PRBaseSHA, mr.PRHeadSHA = PROpen, mr.PreviousSHA, mr.SHA
+	mr.PRURL = "https://gitlab.com/OndraM/ci-detector/-/merge_requests/7"
 	legacy := Context{
 		CI: CIGitLab, Name: "GitLab CI",
 		SHA: "1e50d546a67287e3111707283eb28bfff50584a9", Branch: "test-gitlab",
@@ -31,9 +34,13 @@ func TestGitLab(t *testing.T) {
 		BuildNumber: "3993609", BuildURL: "https://gitlab.com/foo/bar/builds/3265050",
 		RepoName: "foo/bar", RepoURL: "https://gitlab.com/foo/bar",
 		PipelineID: "foo/bar/job1", PipelineName: "foo/bar (job1)", Workspace: "/builds/OndraM/ci-detector",
+		Forge: ForgeGitLab, RepoID: "gitlab.com~foo~bar",
 	}
 	legacyMR := legacy
-	legacyMR.PRNumber, legacyMR.PRTargetBranch = "43", "main"
+	legacyMR.PRNumber, legacyMR.PRTargetBranch, legacyMR.PRState, legacyMR.PRHeadSHA = "43", "main", PROpen, legacy.SHA
+	// A GitHub pull request GitLab builds: its page is on GitHub.
+	legacyExt := legacyMR
+	legacyMR.PRURL = "https://gitlab.com/foo/bar/-/merge_requests/43"
 
 	tests := []struct {
 		file  string
@@ -46,7 +53,7 @@ func TestGitLab(t *testing.T) {
 		{"gitlab-mr.env", nil, mr},
 		{"gitlab-push-legacy.env", nil, legacy},
 		{"gitlab-pr.env", nil, legacyMR},
-		{"gitlab-pr-external.env", nil, legacyMR},
+		{"gitlab-pr-external.env", nil, legacyExt},
 		// The docs' example: tag 1.0.0 (its CI_COMMIT_REF_NAME=master is
 		// ignored for a tag); no CI_JOB_URL, so the job's link from its id.
 		{"gitlab-tag-job.env", nil, Context{
@@ -56,6 +63,7 @@ func TestGitLab(t *testing.T) {
 			RepoName: "gitlab-org/gitlab-foss", RepoURL: "https://example.com/gitlab-org/gitlab-foss",
 			PipelineID: "gitlab-org/gitlab-foss/spec:other", PipelineName: "gitlab-org/gitlab-foss (spec:other)",
 			Workspace: "/builds/gitlab-org/gitlab-foss",
+			Forge:     ForgeGitLab, RepoID: "example.com~gitlab-org~gitlab-foss",
 		}},
 		{"gitlab-pr-envci.env", nil, Context{
 			CI: CIGitLab, Name: "GitLab CI", SHA: "5678", Tag: "tag_name",
@@ -63,6 +71,8 @@ func TestGitLab(t *testing.T) {
 			BuildNumber: "91011", BuildURL: "https://gitlab.com/owner/repo/-/jobs/1213",
 			RepoName: "owner/repo", RepoURL: "https://gitlab.com/owner/repo",
 			PipelineID: "owner/repo", PipelineName: "owner/repo", Workspace: "/",
+			Forge: ForgeGitLab, RepoID: "gitlab.com~owner~repo", PRState: PROpen, PRHeadSHA: "5678",
+			PRURL: "https://gitlab.com/owner/repo/-/merge_requests/10",
 		}},
 	}
 	for _, tt := range tests {

@@ -1,6 +1,7 @@
 package cienv
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -35,10 +36,8 @@ func pipelineKey(repo, part string) string {
 // stage, workflow or job in brackets unless it is the name the CI gives when
 // none was chosen (defaults).
 func pipelineLabel(repo, part string, defaults ...string) string {
-	for _, d := range defaults {
-		if part == d {
-			part = ""
-		}
+	if slices.Contains(defaults, part) {
+		part = ""
 	}
 	switch {
 	case repo == "":
@@ -85,12 +84,4 @@ func messages(m string) []string {
 		return nil
 	}
 	return []string{m}
-}
-
-// or returns a, or b when a is empty.
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

@@ -1,6 +1,7 @@
 package cienv
 
 import (
+	"cmp"
 	"strings"
 )
 
@@ -18,7 +19,7 @@ func isWoodpecker(getenv Getenv) bool {
 // DRONE_BUILD_STATUS is always "success" there and DRONE_COMMIT_BEFORE is the
 // previous pipeline's commit.
 func readWoodpecker(getenv Getenv, wd string) Context {
-	c := Context{Name: "Woodpecker"}
+	c := Context{Name: "Woodpecker", Forge: forgeFromType(first(getenv, "CI_FORGE_TYPE"))}
 	c.Event = first(getenv, "CI_PIPELINE_EVENT", "CI_BUILD_EVENT")
 	c.SHA = first(getenv, "CI_COMMIT_SHA", "CI_COMMIT")
 	ref := first(getenv, "CI_COMMIT_REF")
@@ -33,15 +34,29 @@ func readWoodpecker(getenv Getenv, wd string) Context {
 		// Older versions give only the refspec, source:target.
 		src, c.PRTargetBranch = first(getenv, "CI_COMMIT_SOURCE_BRANCH"), first(getenv, "CI_COMMIT_TARGET_BRANCH")
 		if s, d, ok := strings.Cut(first(getenv, "CI_COMMIT_REFSPEC"), ":"); ok {
-			src, c.PRTargetBranch = or(src, s), or(c.PRTargetBranch, d)
+			src, c.PRTargetBranch = cmp.Or(src, s), cmp.Or(c.PRTargetBranch, d)
 		}
 	}
 	if c.Tag == "" {
 		// On pull requests CI_COMMIT_BRANCH is the target branch.
-		c.Branch = or(src, first(getenv, "CI_COMMIT_BRANCH"))
+		c.Branch = cmp.Or(src, first(getenv, "CI_COMMIT_BRANCH"))
 	}
-	c.PRTitle = first(getenv, "CI_COMMIT_PULL_REQUEST_TITLE")
-	c.CommitMessages = messages(message(getenv, "CI_COMMIT_MESSAGE"))
+	// On pull requests Woodpecker's forges put the pull request's title in
+	// CI_COMMIT_MESSAGE (no version has a title variable of its own); the
+	// commits' messages come from git (FillFromGit).
+	if pr {
+		c.PRTitle = first(getenv, "CI_COMMIT_MESSAGE")
+		// pull_request_closed says closed, not whether merged or declined.
+		if c.Event != "pull_request_closed" {
+			c.PRState = PROpen
+		}
+		c.PRAuthor = first(getenv, "CI_PIPELINE_AUTHOR")
+		// Woodpecker names no fork: secrets reach pull request pipelines
+		// only where the secret allows it (and a fork's need approval).
+		c.Untrusted = "a pull request pipeline: Woodpecker gives a secret to pull requests only when the secret allows it"
+	} else {
+		c.CommitMessages = messages(message(getenv, "CI_COMMIT_MESSAGE"))
+	}
 	c.Environment = first(getenv, "CI_PIPELINE_DEPLOY_TARGET", "CI_PIPELINE_TARGET", "CI_BUILD_DEPLOY_TARGET")
 	c.PreviousSHA = woodpeckerPrevious(getenv, c, ref)
 
@@ -53,6 +68,7 @@ func readWoodpecker(getenv Getenv, wd string) Context {
 	if c.RepoURL == "" {
 		c.RepoURL = WebURL(first(getenv, "CI_REPO_CLONE_URL", "CI_REPO_REMOTE"))
 	}
+	c.PRURL = pullRequestURL(c.Forge, c.RepoURL, c.PRNumber)
 	c.BuildNumber = first(getenv, "CI_PIPELINE_NUMBER")
 	page := "pipeline"
 	if c.BuildNumber == "" {
@@ -73,6 +89,15 @@ func readWoodpecker(getenv Getenv, wd string) Context {
 	workflow := first(getenv, "CI_WORKFLOW_NAME")
 	c.PipelineID = pipelineKey(c.RepoName, workflow)
 	c.PipelineName = pipelineLabel(c.RepoName, workflow, "woodpecker")
+	// A matrix runs the workflow once per axis, with the same name: the
+	// axes differ only in CI_WORKFLOW_NUMBER (and the matrix variables,
+	// which Woodpecker does not name). The first workflow keeps the plain
+	// id, so a pipeline without matrix or second workflow keeps its id.
+	if n := first(getenv, "CI_WORKFLOW_NUMBER"); isDigits(n) && strings.TrimLeft(n, "0") != "1" && strings.TrimLeft(n, "0") != "" {
+		c.Axis = n
+		c.PipelineID = pipelineKey(c.PipelineID, n)
+		c.PipelineName = pipelineLabel(c.PipelineName, "workflow "+n)
+	}
 	c.Status = first(getenv, "CI_PIPELINE_STATUS", "CI_BUILD_STATUS")
 	c.Workspace = first(getenv, "CI_WORKSPACE")
 	if c.Workspace == "" {

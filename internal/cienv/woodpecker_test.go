@@ -16,6 +16,7 @@ func TestWoodpecker(t *testing.T) {
 		RepoName: "test/woodpecker-test", RepoURL: "http://1.2.3.4:3000/test/woodpecker-test",
 		PipelineID: "test/woodpecker-test/woodpecker", PipelineName: "test/woodpecker-test",
 		Status: "success", Workspace: "/usr/local/src/1.2.3.4/test/woodpecker-test",
+		Forge: ForgeGitea, RepoID: "1.2.3.4_3a3000~test~woodpecker-test",
 	}
 	failed := push
 	failed.Status = "failure"
@@ -29,12 +30,16 @@ func TestWoodpecker(t *testing.T) {
 	prCurrent := Context{
 		CI: CIWoodpecker, Name: "Woodpecker",
 		SHA: "a778b069d9f5992786d2db9be493b43868cfce76", Branch: "fix_fail-on-err",
-		PRNumber: "9", PRTargetBranch: "main", CommitMessages: []string{"fix testscript"},
+		// On pull requests CI_COMMIT_MESSAGE is the pull request's title.
+		PRNumber: "9", PRTargetBranch: "main", PRTitle: "fix testscript", PRState: PROpen,
+		PRHeadSHA: "a778b069d9f5992786d2db9be493b43868cfce76", PRURL: "https://codeberg.org/Epsilon_02/todo-checker/pulls/9",
+		Untrusted: "a pull request pipeline: Woodpecker gives a secret to pull requests only when the secret allows it",
 		// The previous pipeline of main was pull request 13: another ref.
 		PreviousSHA: "", Event: "pull_request", BuildNumber: "41",
 		RepoName: "Epsilon_02/todo-checker", RepoURL: "https://codeberg.org/Epsilon_02/todo-checker",
 		PipelineID: "Epsilon_02/todo-checker/woodpecker", PipelineName: "Epsilon_02/todo-checker",
 		Workspace: "/woodpecker/src/codeberg.org/Epsilon_02/todo-checker",
+		Forge:     ForgeGitea, RepoID: "codeberg.org~epsilon_5f02~todo-checker",
 	}
 	// 1.x: legacy names; the run's link is built from CI_SYSTEM_LINK, since
 	// CI_PIPELINE_LINK was the forge's pull request page.

@@ -66,10 +66,20 @@ func outputsTable() string {
 	return b.String()
 }
 
+// contextInputs are inputs that are not settings: what a GitHub job knows
+// and its environment does not carry, passed by each action's input default
+// (the runner evaluates a default in the step's context). cienv reads them.
+var contextInputs = []struct{ name, help, def string }{
+	{"matrix", "This job's matrix combination, so each matrix axis is its own Jira pipeline. Leave the default.", "${{ toJSON(matrix) }}"},
+}
+
 func actionInputs() string {
 	var b strings.Builder
 	for _, r := range settings.Table() {
 		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n", r.Name, yamlString(r.Help+defaultNote(r)))
+	}
+	for _, in := range contextInputs {
+		fmt.Fprintf(&b, "  %s:\n    description: %s\n    required: false\n    default: %s\n", in.name, yamlString(in.help), yamlString(in.def))
 	}
 	return b.String()
 }
@@ -108,6 +118,9 @@ func compositeEnv(indent string) string {
 	var b strings.Builder
 	for _, r := range settings.Table() {
 		fmt.Fprintf(&b, "%s%s: ${{ inputs.%s }}\n", indent, r.EnvNames()[0], r.Name)
+	}
+	for _, in := range contextInputs {
+		fmt.Fprintf(&b, "%sINPUT_%s: ${{ inputs.%s }}\n", indent, strings.ToUpper(in.name), in.name)
 	}
 	return b.String()
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"unsafe"
 
 	"github.com/go-git/go-git/v5/plumbing"
 )
@@ -49,6 +50,7 @@ const (
 	maxTreeDepth     = 256      // directory nesting
 	maxTreeEntries   = 1 << 20  // entries of one tree object
 	maxDiffEntries   = 8 << 20  // tree entries visited by one diff
+	maxChangedPaths  = 1 << 20  // paths listed by one diff (all are counted)
 	maxLineCountBlob = 1 << 20  // a side larger than this is not line-counted
 	binarySniffBytes = 8000     // git's buffer_is_binary looks this far for a NUL
 	maxLineDiffWork  = 16 << 20 // steps of the line diff before giving up
@@ -188,40 +190,139 @@ func commitTreeAndParent(data []byte) (tree, parent plumbing.Hash, hasParent boo
 	return tree, parent, hasParent, nil
 }
 
-// commitTree returns the tree of commit h and of its first parent (zero for
-// a root commit).
-func (r *Repo) commitTrees(h plumbing.Hash) (tree, parentTree plumbing.Hash, err error) {
-	t, data, err := r.db.read(h)
+// A Differ reads the changes of commits (Changes, ChangedPaths). It keeps
+// the trees and commits it has read, within bounds, so that diffing many
+// commits of a history costs about half as much as diffing each alone: the
+// old side of a commit's diff is the new side of its parent's, which is
+// diffed next when commits come newest first, as Range lists them. Use one
+// Differ for the commits of one run. Like its Repo, a Differ is not safe
+// for concurrent use; it must not outlive the Repo's Close.
+type Differ struct {
+	r       *Repo
+	commits map[plumbing.Hash]commitHead
+	trees   treeCache
+	diff    treeDiff
+	lc      lineCounter
+}
+
+// NewDiffer returns a Differ reading r.
+func (r *Repo) NewDiffer() *Differ {
+	d := &Differ{r: r, commits: make(map[plumbing.Hash]commitHead)}
+	d.diff.d = d
+	return d
+}
+
+// ChangedPaths is NewDiffer().ChangedPaths(h): to read many commits, use
+// one Differ.
+func (r *Repo) ChangedPaths(h plumbing.Hash) ([]string, error) {
+	return r.NewDiffer().ChangedPaths(h)
+}
+
+// Changes is NewDiffer().Changes(h, maxFiles, countLines): to read many
+// commits, use one Differ.
+func (r *Repo) Changes(h plumbing.Hash, maxFiles int, countLines bool) (files []FileChange, total int, err error) {
+	return r.NewDiffer().Changes(h, maxFiles, countLines)
+}
+
+// Bounds of a Differ's caches.
+const (
+	maxCachedCommits   = 1 << 14
+	maxCachedTreeBytes = 8 << 20 // raw trees and their parsed entries
+)
+
+// commitHead is what a diff needs of a commit object.
+type commitHead struct {
+	tree, parent plumbing.Hash
+	hasParent    bool
+}
+
+// commitTrees returns the tree of commit h and of its first parent (zero
+// for a root commit).
+func (d *Differ) commitTrees(h plumbing.Hash) (tree, parentTree plumbing.Hash, err error) {
+	c, err := d.commitHead(h)
 	if err != nil {
-		return tree, parentTree, fmt.Errorf("read commit %s: %w", h, err)
+		return tree, parentTree, err
 	}
-	if t != plumbing.CommitObject {
-		return tree, parentTree, fmt.Errorf("object %s is a %s, not a commit", h, t)
+	if !c.hasParent {
+		return c.tree, plumbing.ZeroHash, nil
 	}
-	tree, parent, hasParent, err := commitTreeAndParent(data)
-	if err != nil {
-		return tree, parentTree, fmt.Errorf("commit %s: %w", h, err)
+	if _, shallow := d.r.shallow[h]; shallow {
+		return c.tree, parentTree, fmt.Errorf("commit %s: %w", short(h), ErrParentNotInClone)
 	}
-	if !hasParent {
-		return tree, plumbing.ZeroHash, nil
-	}
-	if _, shallow := r.shallow[h]; shallow {
-		return tree, parentTree, fmt.Errorf("commit %s: %w", short(h), ErrParentNotInClone)
-	}
-	t, data, err = r.db.read(parent)
+	p, err := d.commitHead(c.parent)
 	if errors.Is(err, errNotFound) {
-		return tree, parentTree, fmt.Errorf("commit %s: %w", short(h), ErrParentNotInClone)
+		return c.tree, parentTree, fmt.Errorf("commit %s: %w", short(h), ErrParentNotInClone)
 	}
 	if err != nil {
-		return tree, parentTree, fmt.Errorf("read commit %s: %w", parent, err)
+		return c.tree, parentTree, err
+	}
+	return c.tree, p.tree, nil
+}
+
+// commitHead reads the tree and first parent of commit h.
+func (d *Differ) commitHead(h plumbing.Hash) (commitHead, error) {
+	if c, ok := d.commits[h]; ok {
+		return c, nil
+	}
+	var c commitHead
+	t, data, err := d.r.db.read(h)
+	if err != nil {
+		return c, fmt.Errorf("read commit %s: %w", h, err)
 	}
 	if t != plumbing.CommitObject {
-		return tree, parentTree, fmt.Errorf("object %s is a %s, not a commit", parent, t)
+		return c, fmt.Errorf("object %s is a %s, not a commit", h, t)
 	}
-	if parentTree, _, _, err = commitTreeAndParent(data); err != nil {
-		return tree, parentTree, fmt.Errorf("commit %s: %w", parent, err)
+	if c.tree, c.parent, c.hasParent, err = commitTreeAndParent(data); err != nil {
+		return c, fmt.Errorf("commit %s: %w", h, err)
 	}
-	return tree, parentTree, nil
+	if len(d.commits) >= maxCachedCommits {
+		clear(d.commits)
+	}
+	d.commits[h] = c
+	return c, nil
+}
+
+// treeCache keeps parsed trees by hash, bounded in bytes. It has two
+// generations: when the current one is full it becomes the old one (the
+// previous old one is dropped), and a hit in the old one moves the tree
+// back to the current one: a cheap approximation of LRU.
+type treeCache struct {
+	cur, old map[plumbing.Hash]cachedTree
+	curBytes int
+}
+
+type cachedTree struct {
+	ents []treeEntry
+	cost int
+}
+
+func (c *treeCache) get(h plumbing.Hash) ([]treeEntry, bool) {
+	if e, ok := c.cur[h]; ok {
+		return e.ents, true
+	}
+	if e, ok := c.old[h]; ok {
+		delete(c.old, h)
+		c.put(h, e.ents, e.cost)
+		return e.ents, true
+	}
+	return nil, false
+}
+
+// treeCost is the memory a cached tree holds: its data and its entries.
+func treeCost(ents []treeEntry, dataLen int) int {
+	return 64 + dataLen + cap(ents)*int(unsafe.Sizeof(treeEntry{}))
+}
+
+func (c *treeCache) put(h plumbing.Hash, ents []treeEntry, cost int) {
+	if cost > maxCachedTreeBytes/4 {
+		return
+	}
+	if c.cur == nil || c.curBytes+cost > maxCachedTreeBytes/2 {
+		// The current generation is full: it becomes the old one.
+		c.old, c.cur, c.curBytes = c.cur, make(map[plumbing.Hash]cachedTree), 0
+	}
+	c.cur[h] = cachedTree{ents, cost}
+	c.curBytes += cost
 }
 
 // rawChange is a changed file found by the tree diff.
@@ -232,59 +333,59 @@ type rawChange struct {
 	oldMode, newMode uint32
 }
 
-// treeDiff compares two trees recursively. Trees are read into buffers
-// kept per depth and side, so a diff allocates little after its first
-// commits.
+// treeDiff compares two trees recursively. Changes come out in git's tree
+// order, which is the byte order of their full paths (a directory sorts as
+// its name and a '/', and every path under it starts so); parseTree sorts
+// the entries of a hostile tree that are not in that order.
 type treeDiff struct {
-	r       *Repo
-	bufs    [][]byte      // tree data, 2 per depth
-	ents    [][]treeEntry // parsed entries, 2 per depth
+	d       *Differ
 	path    []byte
 	visited int
-	out     []rawChange
+	out     []rawChange // the first keep changes
+	keep    int
+	total   int // all changes
 }
 
-// readTree reads tree h into slot and returns its entries (none for the
-// zero hash, the empty side of an added or deleted directory).
-func (d *treeDiff) readTree(h plumbing.Hash, slot int) ([]treeEntry, error) {
-	for len(d.bufs) <= slot {
-		d.bufs = append(d.bufs, nil)
-		d.ents = append(d.ents, nil)
-	}
+// readTree returns the entries of tree h (none for the zero hash, the
+// empty side of an added or deleted directory). They must not be changed:
+// they may be cached.
+func (td *treeDiff) readTree(h plumbing.Hash) ([]treeEntry, error) {
 	if h.IsZero() {
 		return nil, nil
 	}
-	t, data, err := d.r.db.read(h)
-	if err != nil {
-		return nil, fmt.Errorf("read tree %s: %w", h, err)
+	ents, ok := td.d.trees.get(h)
+	if !ok {
+		t, data, err := td.d.r.db.read(h)
+		if err != nil {
+			return nil, fmt.Errorf("read tree %s: %w", h, err)
+		}
+		if t != plumbing.TreeObject {
+			return nil, fmt.Errorf("object %s is a %s, not a tree", h, t)
+		}
+		// data aliases the reader's buffer, which the next read reuses.
+		data = bytes.Clone(data)
+		if ents, err = parseTree(data, nil); err != nil {
+			return nil, fmt.Errorf("tree %s: %w", h, err)
+		}
+		td.d.trees.put(h, ents, treeCost(ents, len(data)))
 	}
-	if t != plumbing.TreeObject {
-		return nil, fmt.Errorf("object %s is a %s, not a tree", h, t)
-	}
-	// data aliases the reader's buffer, which the next read reuses.
-	d.bufs[slot] = append(d.bufs[slot][:0], data...)
-	ents, err := parseTree(d.bufs[slot], d.ents[slot][:0])
-	d.ents[slot] = ents
-	if err != nil {
-		return nil, fmt.Errorf("tree %s: %w", h, err)
-	}
-	d.visited += len(ents)
-	if d.visited > maxDiffEntries {
+	td.visited += len(ents)
+	if td.visited > maxDiffEntries {
 		return nil, fmt.Errorf("tree %s: the diff visits more than %d entries", h, maxDiffEntries)
 	}
 	return ents, nil
 }
 
 // diff compares trees a (old) and b (new); either may be zero (empty).
-func (d *treeDiff) diff(a, b plumbing.Hash, depth int) error {
+func (td *treeDiff) diff(a, b plumbing.Hash, depth int) error {
 	if depth > maxTreeDepth {
 		return fmt.Errorf("trees nested deeper than %d levels", maxTreeDepth)
 	}
-	oldEnts, err := d.readTree(a, 2*depth)
+	oldEnts, err := td.readTree(a)
 	if err != nil {
 		return err
 	}
-	newEnts, err := d.readTree(b, 2*depth+1)
+	newEnts, err := td.readTree(b)
 	if err != nil {
 		return err
 	}
@@ -301,12 +402,12 @@ func (d *treeDiff) diff(a, b plumbing.Hash, depth int) error {
 		}
 		switch {
 		case c < 0:
-			if err := d.one(&oldEnts[i], true, depth); err != nil {
+			if err := td.one(&oldEnts[i], true, depth); err != nil {
 				return err
 			}
 			i++
 		case c > 0:
-			if err := d.one(&newEnts[j], false, depth); err != nil {
+			if err := td.one(&newEnts[j], false, depth); err != nil {
 				return err
 			}
 			j++
@@ -318,66 +419,71 @@ func (d *treeDiff) diff(a, b plumbing.Hash, depth int) error {
 				continue // unchanged, directories included: never read
 			}
 			if o.isDir() { // both are (compareEntries told them apart otherwise)
-				if err := d.sub(o.name, o.hash, n.hash, depth); err != nil {
+				if err := td.sub(o.name, o.hash, n.hash, depth); err != nil {
 					return err
 				}
 				continue
 			}
-			d.emit(o.name, ChangeModified, o.hash, n.hash, o.mode, n.mode)
+			td.emit(o.name, ChangeModified, o.hash, n.hash, o.mode, n.mode)
 		}
 	}
 	return nil
 }
 
 // one handles an entry present on one side only.
-func (d *treeDiff) one(e *treeEntry, deleted bool, depth int) error {
+func (td *treeDiff) one(e *treeEntry, deleted bool, depth int) error {
 	if e.isDir() {
 		if deleted {
-			return d.sub(e.name, e.hash, plumbing.ZeroHash, depth)
+			return td.sub(e.name, e.hash, plumbing.ZeroHash, depth)
 		}
-		return d.sub(e.name, plumbing.ZeroHash, e.hash, depth)
+		return td.sub(e.name, plumbing.ZeroHash, e.hash, depth)
 	}
 	if deleted {
-		d.emit(e.name, ChangeDeleted, e.hash, plumbing.ZeroHash, e.mode, 0)
+		td.emit(e.name, ChangeDeleted, e.hash, plumbing.ZeroHash, e.mode, 0)
 	} else {
-		d.emit(e.name, ChangeAdded, plumbing.ZeroHash, e.hash, 0, e.mode)
+		td.emit(e.name, ChangeAdded, plumbing.ZeroHash, e.hash, 0, e.mode)
 	}
 	return nil
 }
 
-func (d *treeDiff) sub(name []byte, a, b plumbing.Hash, depth int) error {
-	n := len(d.path)
-	d.path = append(append(d.path, name...), '/')
-	err := d.diff(a, b, depth+1)
-	d.path = d.path[:n]
+func (td *treeDiff) sub(name []byte, a, b plumbing.Hash, depth int) error {
+	n := len(td.path)
+	td.path = append(append(td.path, name...), '/')
+	err := td.diff(a, b, depth+1)
+	td.path = td.path[:n]
 	return err
 }
 
-func (d *treeDiff) emit(name []byte, change string, oldHash, newHash plumbing.Hash, oldMode, newMode uint32) {
-	p := make([]byte, 0, len(d.path)+len(name))
-	p = append(append(p, d.path...), name...)
-	d.out = append(d.out, rawChange{path: string(p), change: change,
+func (td *treeDiff) emit(name []byte, change string, oldHash, newHash plumbing.Hash, oldMode, newMode uint32) {
+	td.total++
+	if len(td.out) >= td.keep {
+		return
+	}
+	p := make([]byte, 0, len(td.path)+len(name))
+	p = append(append(p, td.path...), name...)
+	td.out = append(td.out, rawChange{path: string(p), change: change,
 		oldHash: oldHash, newHash: newHash, oldMode: oldMode, newMode: newMode})
 }
 
-// rawChanges diffs commit h against its first parent, sorted by path.
-func (r *Repo) rawChanges(h plumbing.Hash) ([]rawChange, error) {
-	tree, parentTree, err := r.commitTrees(h)
+// rawChanges diffs commit h against its first parent: the first keep
+// changes in path order, and the count of all. The result is valid until
+// the next call.
+func (d *Differ) rawChanges(h plumbing.Hash, keep int) ([]rawChange, int, error) {
+	tree, parentTree, err := d.commitTrees(h)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	d := &treeDiff{r: r}
+	td := &d.diff
+	if cap(td.out) > 4096 {
+		td.out = nil // do not keep a root commit's list for the next ones
+	}
+	td.out, td.path, td.visited, td.keep, td.total = td.out[:0], td.path[:0], 0, keep, 0
 	if tree != parentTree {
-		if err := d.diff(parentTree, tree, 0); err != nil {
-			return nil, fmt.Errorf("changes of commit %s: %w", short(h), err)
+		if err := td.diff(parentTree, tree, 0); err != nil {
+			return nil, 0, fmt.Errorf("changes of commit %s: %w", short(h), err)
 		}
 	}
-	// The walk emits git's order, which is byte order of the full
-	// paths; sort anyway, a hostile tree may repeat names.
-	if !sort.SliceIsSorted(d.out, func(i, j int) bool { return d.out[i].path < d.out[j].path }) {
-		sort.SliceStable(d.out, func(i, j int) bool { return d.out[i].path < d.out[j].path })
-	}
-	return d.out, nil
+	return td.out, td.total, nil
 }
 
 // ChangedPaths returns the paths of the files commit h changes against its
@@ -385,10 +491,13 @@ func (r *Repo) rawChanges(h plumbing.Hash) ([]rawChange, error) {
 // read, and only those that differ. Submodules count as files. A commit
 // whose parent is not in the clone gives an error wrapping
 // ErrParentNotInClone.
-func (r *Repo) ChangedPaths(h plumbing.Hash) ([]string, error) {
-	raw, err := r.rawChanges(h)
+func (d *Differ) ChangedPaths(h plumbing.Hash) ([]string, error) {
+	raw, total, err := d.rawChanges(h, maxChangedPaths)
 	if err != nil {
 		return nil, err
+	}
+	if total > len(raw) {
+		return nil, fmt.Errorf("commit %s changes more than %d files", short(h), maxChangedPaths)
 	}
 	out := make([]string, len(raw))
 	for i := range raw {
@@ -399,35 +508,34 @@ func (r *Repo) ChangedPaths(h plumbing.Hash) ([]string, error) {
 
 // Changes returns the files commit h changes against its first parent (a
 // root commit: every file it adds), sorted by path: at most maxFiles of
-// them (maxFiles <= 0: all), and the count of all changed files in total.
+// them (maxFiles <= 0: up to 1,048,576), and the count of all changed files in total.
 // With countLines the returned files' lines added and removed are counted
 // (reading both sides' blobs); a file whose lines cannot be counted has
 // LinesKnown false, never an error. Unchanged directories are never read.
 // A commit whose parent is not in the clone gives an error wrapping
 // ErrParentNotInClone.
-func (r *Repo) Changes(h plumbing.Hash, maxFiles int, countLines bool) (files []FileChange, total int, err error) {
-	raw, err := r.rawChanges(h)
+func (d *Differ) Changes(h plumbing.Hash, maxFiles int, countLines bool) (files []FileChange, total int, err error) {
+	keep := maxFiles
+	if keep <= 0 {
+		keep = maxChangedPaths
+	}
+	raw, total, err := d.rawChanges(h, keep)
 	if err != nil {
 		return nil, 0, err
 	}
-	total = len(raw)
-	if maxFiles > 0 && len(raw) > maxFiles {
-		raw = raw[:maxFiles]
-	}
 	files = make([]FileChange, len(raw))
-	var lc lineCounter
 	for i := range raw {
 		c := &raw[i]
 		files[i] = FileChange{Path: c.path, Change: c.change}
 		if countLines {
-			files[i].LinesAdded, files[i].LinesRemoved, files[i].LinesKnown = r.countLines(&lc, c)
+			files[i].LinesAdded, files[i].LinesRemoved, files[i].LinesKnown = d.countLines(c)
 		}
 	}
 	return files, total, nil
 }
 
 // countLines counts the lines a change adds and removes.
-func (r *Repo) countLines(lc *lineCounter, c *rawChange) (added, removed int, ok bool) {
+func (d *Differ) countLines(c *rawChange) (added, removed int, ok bool) {
 	if c.oldMode&modeTypeMask == modeGitlink || c.newMode&modeTypeMask == modeGitlink {
 		return 0, 0, false
 	}
@@ -435,25 +543,25 @@ func (r *Repo) countLines(lc *lineCounter, c *rawChange) (added, removed int, ok
 		return 0, 0, true // a change of mode only
 	}
 	// The old side is copied: the read of the new one reuses the buffer.
-	old, ok := r.textBlob(c.oldHash)
+	old, ok := d.textBlob(c.oldHash)
 	if !ok {
 		return 0, 0, false
 	}
-	lc.old = append(lc.old[:0], old...)
-	cur, ok := r.textBlob(c.newHash)
+	d.lc.old = append(d.lc.old[:0], old...)
+	cur, ok := d.textBlob(c.newHash)
 	if !ok {
 		return 0, 0, false
 	}
-	return lc.count(lc.old, cur)
+	return d.lc.count(d.lc.old, cur)
 }
 
 // textBlob reads a blob to be line-counted: nil for the zero hash, false
 // for a blob that is missing, unreadable, too large or binary.
-func (r *Repo) textBlob(h plumbing.Hash) ([]byte, bool) {
+func (d *Differ) textBlob(h plumbing.Hash) ([]byte, bool) {
 	if h.IsZero() {
 		return nil, true
 	}
-	t, data, err := r.db.read(h)
+	t, data, err := d.r.db.read(h)
 	if err != nil || t != plumbing.BlobObject || len(data) > maxLineCountBlob {
 		return nil, false
 	}

@@ -496,8 +496,14 @@ func TestChangesMatchGit(t *testing.T) {
 	seen := map[string]int{}
 	check := func(r *Repo) {
 		t.Helper()
-		for _, c := range commits {
-			files, total := mustChanges(t, r, c, 0, true)
+		// One Differ, newest commit first, as a run reads them.
+		d := r.NewDiffer()
+		for k := len(commits) - 1; k >= 0; k-- {
+			c := commits[k]
+			files, total, err := d.Changes(c, 0, true)
+			if err != nil {
+				t.Fatal(err)
+			}
 			ns := g.numstat(c)
 			st := g.nameStatus(c)
 			if total != len(ns) {
@@ -540,6 +546,36 @@ func TestChangesMatchGit(t *testing.T) {
 		}
 	}
 	t.Logf("compared with git: %v", seen)
+}
+
+func TestTreeCacheGenerations(t *testing.T) {
+	var c treeCache
+	ents := func(i int) []treeEntry { return []treeEntry{{mode: uint32(i)}} }
+	h := func(i int) plumbing.Hash { return plumbing.Hash{byte(i), byte(i >> 8)} }
+	const cost = maxCachedTreeBytes / 16
+	for i := 0; i < 100; i++ {
+		c.put(h(i), ents(i), cost)
+		if c.curBytes > maxCachedTreeBytes/2 {
+			t.Fatalf("current generation holds %d bytes", c.curBytes)
+		}
+		// The tree put first stays while it is asked for.
+		if e, ok := c.get(h(0)); !ok || e[0].mode != 0 {
+			t.Fatalf("after %d puts, tree 0: %v %v", i, e, ok)
+		}
+	}
+	if len(c.cur)+len(c.old) > 16 {
+		t.Errorf("%d trees kept", len(c.cur)+len(c.old))
+	}
+	if _, ok := c.get(h(1)); ok {
+		t.Error("an old tree that was not asked for was kept")
+	}
+	if e, ok := c.get(h(99)); !ok || e[0].mode != 99 {
+		t.Errorf("the newest tree: %v %v", e, ok)
+	}
+	c.put(h(1000), ents(1000), maxCachedTreeBytes) // too large to cache
+	if _, ok := c.get(h(1000)); ok {
+		t.Error("a tree over the budget was cached")
+	}
 }
 
 // lcsLen is the textbook dynamic programme.
@@ -629,4 +665,161 @@ func TestLineCountEdges(t *testing.T) {
 	if added, removed, ok := lc.count(a.Bytes(), c); !ok || added != 1 || removed != 0 {
 		t.Errorf("one line added to 40,000: +%d -%d %v", added, removed, ok)
 	}
+}
+
+// dtBuildMonorepo writes, with git fast-import, a repository of n commits
+// over a tree of 1,200 files (30 services × 4 packages × 10 files of 40
+// lines, three levels deep); after the root, each commit edits 1 to 3
+// lines of 1 to 3 files, and every 10th adds a file. The pack is rewritten
+// as a clone's would be (repack -a -d -f). It returns the commits, newest
+// first.
+func dtBuildMonorepo(tb testing.TB, dir string, n int) {
+	tb.Helper()
+	rng := rand.New(rand.NewSource(1))
+	type file struct {
+		path  string
+		lines []string
+	}
+	var files []*file
+	for s := 0; s < 30; s++ {
+		for p := 0; p < 4; p++ {
+			for f := 0; f < 10; f++ {
+				fl := &file{path: fmt.Sprintf("services/svc%02d/pkg%d/file%d.go", s, p, f)}
+				for l := 0; l < 40; l++ {
+					fl.lines = append(fl.lines, fmt.Sprintf("\tline %d of %s", l, fl.path))
+				}
+				files = append(files, fl)
+			}
+		}
+	}
+	var stream bytes.Buffer
+	put := func(f *file) {
+		content := strings.Join(f.lines, "\n") + "\n"
+		fmt.Fprintf(&stream, "M 100644 inline %s\ndata %d\n%s\n", f.path, len(content), content)
+	}
+	for i := 0; i < n; i++ {
+		msg := fmt.Sprintf("KEY-%d: commit %d\n", i+1, i)
+		ts := 1700000000 + 60*i
+		fmt.Fprintf(&stream, "commit refs/heads/main\nmark :%d\n", i+1)
+		fmt.Fprintf(&stream, "author A <a@example.com> %d +0000\ncommitter A <a@example.com> %d +0000\n", ts, ts)
+		fmt.Fprintf(&stream, "data %d\n%s", len(msg), msg)
+		if i == 0 {
+			for _, f := range files {
+				put(f)
+			}
+			continue
+		}
+		fmt.Fprintf(&stream, "from :%d\n", i)
+		for k := 0; k < 1+rng.Intn(3); k++ {
+			f := files[rng.Intn(len(files))]
+			for e := 0; e < 1+rng.Intn(3); e++ {
+				f.lines[rng.Intn(len(f.lines))] = fmt.Sprintf("\tedited in commit %d", i)
+			}
+			put(f)
+		}
+		if i%10 == 0 {
+			f := &file{path: fmt.Sprintf("services/svc%02d/pkg%d/new%d.go", rng.Intn(30), rng.Intn(4), i), lines: []string{"package x"}}
+			files = append(files, f)
+			put(f)
+		}
+	}
+	for _, args := range [][]string{{"init", "-q", "--bare"}, {"symbolic-ref", "HEAD", "refs/heads/main"}} {
+		if _, err := dtGit(dir, nil, 0, args...); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if _, err := dtGit(dir, stream.Bytes(), 0, "fast-import", "--quiet"); err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := dtGit(dir, nil, 0, "repack", "-a", "-d", "-f", "-q"); err != nil {
+		tb.Fatal(err)
+	}
+}
+
+// BenchmarkChangesVsWalk1000 measures, on a 1,000-commit monorepo (the
+// default max_commits), the cost per commit of the walk (Range over the
+// whole history) and of reading each commit's changes (Changes, the
+// file count and up to 10 files, with and without line counts; and
+// ChangedPaths for the paths filter). Each sub-benchmark reports ns/commit.
+// Issue 11 wants the changes to cost no more than the walk.
+func BenchmarkChangesVsWalk1000(b *testing.B) {
+	if !gittest.HasGit() {
+		b.Skip("git is not on PATH")
+	}
+	const n = 1000
+	dir := b.TempDir()
+	dtBuildMonorepo(b, dir, n)
+	r, err := Open(dir)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	res, err := r.Range("", 0)
+	if err != nil {
+		b.Fatal(err)
+	}
+	root, err := r.Resolve("HEAD~999")
+	if err != nil {
+		b.Fatal(err)
+	}
+	res, err = r.Range(root.String(), 0)
+	if err != nil || len(res.SHAs) != n-1 {
+		b.Fatalf("range: %d commits, %v", len(res.SHAs), err)
+	}
+	commits := make([]plumbing.Hash, len(res.SHAs))
+	for i, s := range res.SHAs {
+		commits[i] = plumbing.NewHash(s)
+	}
+	perCommit := func(b *testing.B) {
+		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(commits)), "ns/commit")
+	}
+	b.Run("walk", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			res, err := r.Range(root.String(), 0)
+			if err != nil || len(res.SHAs) != len(commits) {
+				b.Fatal(err)
+			}
+		}
+		perCommit(b)
+	})
+	for _, bc := range []struct {
+		name  string
+		lines bool
+	}{{"changes", false}, {"changes+lines", true}} {
+		b.Run(bc.name, func(b *testing.B) {
+			files := 0
+			for i := 0; i < b.N; i++ {
+				d := r.NewDiffer()
+				for _, c := range commits {
+					fs, total, err := d.Changes(c, 10, bc.lines)
+					if err != nil || total == 0 {
+						b.Fatalf("%s: %d files, %v", c, total, err)
+					}
+					files += len(fs)
+				}
+			}
+			perCommit(b)
+		})
+	}
+	b.Run("changes-without-differ", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			for _, c := range commits {
+				if _, _, err := r.Changes(c, 10, false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		perCommit(b)
+	})
+	b.Run("paths", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			d := r.NewDiffer()
+			for _, c := range commits {
+				if _, err := d.ChangedPaths(c); err != nil {
+					b.Fatal(err)
+				}
+			}
+		}
+		perCommit(b)
+	})
 }

@@ -25,7 +25,13 @@ import (
 //
 //	go test -run TestWriteFuzzSeeds -gitrepo.write-seeds ./internal/gitrepo
 //
-// (which needs git), plus a few malformed inputs added here with f.Add.
+// (which needs git), plus a few malformed inputs added here with f.Add and
+// regressions of the fuzz tests' own checks. To fuzz, for example:
+//
+//	go test -run XXX -fuzz '^FuzzPackRead$' -fuzztime 60s -fuzzminimizetime 2s ./internal/gitrepo
+//
+// (minimizing a pack-sized input with the default 60 s looks like a hang:
+// the execs counter stops while the worker minimizes).
 
 var writeSeeds = flag.Bool("gitrepo.write-seeds", false, "rewrite the fuzz seed corpora under testdata/fuzz from a repository made with git")
 
@@ -117,15 +123,28 @@ func FuzzPatchDelta(f *testing.F) {
 		if err != nil {
 			return
 		}
-		// The target size in the header is what comes out.
-		_, n := binary.Uvarint(delta)
-		if n <= 0 {
-			t.Fatalf("delta with a bad header applied: %q", delta)
-		}
-		if want, m := binary.Uvarint(delta[n:]); m <= 0 || uint64(len(out)) != want {
+		// The target size in the header is what comes out. (go-git
+		// reads a size cut short by the end of the delta as the bits it
+		// has, so does sizeOfDelta.)
+		_, rest := lenientUvarint(delta)
+		if want, _ := lenientUvarint(rest); uint64(len(out)) != want {
 			t.Fatalf("target of %d bytes, header says %d", len(out), want)
 		}
 	})
+}
+
+// lenientUvarint reads a delta header size as go-git does: little-endian
+// groups of 7 bits, ended by a byte without the high bit or by the end of
+// the input.
+func lenientUvarint(p []byte) (uint64, []byte) {
+	var v uint64
+	for i := 0; i < len(p) && i < 10; i++ {
+		v |= uint64(p[i]&0x7f) << (7 * i)
+		if p[i]&0x80 == 0 {
+			return v, p[i+1:]
+		}
+	}
+	return v, nil
 }
 
 // makeDelta is a delta that copies base's common prefix and suffix with
@@ -213,7 +232,7 @@ func FuzzParseCommit(f *testing.F) {
 				t.Fatalf("first parent %s, parseCommit %v", parent, ci.parents)
 			}
 		}
-		if err == nil && !bytes.HasPrefix(data, []byte("tree "+tree.String())) {
+		if err == nil && (len(data) < 45 || !bytes.EqualFold(data[:45], []byte("tree "+tree.String()))) {
 			t.Fatalf("tree %s from %q", tree, data)
 		}
 	})
@@ -273,11 +292,11 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	g := dtNewRepo(t)
 	content := "package main\n\nimport \"fmt\"\n\nfunc main() {\n\tfmt.Println(\"hello\")\n}\n"
 	var versions []string
-	for i := 0; i < 6; i++ {
+	for i := 0; i < 4; i++ {
 		content = strings.Replace(content, "}\n", fmt.Sprintf("\tfmt.Println(%d)\n}\n", i), 1)
 		versions = append(versions, content)
 		g.write("cmd/main.go", content)
-		g.write(fmt.Sprintf("docs/%d.md", i%2), fmt.Sprintf("# KEY-%d\n", i))
+		g.write("docs/a.md", fmt.Sprintf("# KEY-%d\n", i))
 		g.commit(fmt.Sprintf("KEY-%d: change %d", i+1, i))
 	}
 	g.git("tag", "-a", "-m", "release", "v1")
@@ -304,10 +323,7 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	refBase := filepath.Join(refDir, "ref-"+strings.TrimSpace(out))
 	refPack, refIdx := mustRead(t, refBase+".pack"), mustRead(t, refBase+".idx")
 
-	dir := filepath.Join("testdata", "fuzz")
-	if err := os.RemoveAll(dir); err != nil {
-		t.Fatal(err)
-	}
+	dir := filepath.Join("testdata", "fuzz") // files of other names are kept
 	seed := func(target, name string, args ...[]byte) {
 		var b strings.Builder
 		b.WriteString("go test fuzz v1\n")
@@ -348,11 +364,11 @@ func TestWriteFuzzSeeds(t *testing.T) {
 		switch typ {
 		case plumbing.TreeObject:
 			if trees++; trees <= 4 {
-				seed("FuzzParseTree", "tree-"+h.String()[:8], data)
+				seed("FuzzParseTree", fmt.Sprintf("tree-%d", trees), data)
 			}
 		case plumbing.CommitObject:
 			if commits++; commits <= 3 {
-				seed("FuzzParseCommit", "commit-"+h.String()[:8], data)
+				seed("FuzzParseCommit", fmt.Sprintf("commit-%d", commits), data)
 			}
 		}
 	}
@@ -426,7 +442,7 @@ func TestFuzzSeedsAreReal(t *testing.T) {
 			t.Fatalf("%s: %v", path, err)
 		}
 		db := &objectDB{packs: []*pack{{name: name, idx: ix, data: args[0], size: int64(len(args[0]))}}}
-		if ix.n < 20 {
+		if ix.n < 12 {
 			t.Errorf("%s: %d objects", name, ix.n)
 		}
 		types := map[byte]int{}
@@ -441,7 +457,7 @@ func TestFuzzSeedsAreReal(t *testing.T) {
 		if name == "ref-deltas" {
 			wantDelta = objREFDelta
 		}
-		if types[wantDelta] < 3 || types[1] == 0 || types[2] == 0 || types[3] == 0 || types[4] == 0 {
+		if types[wantDelta] < 2 || types[1] == 0 || types[2] == 0 || types[3] == 0 || types[4] == 0 {
 			t.Errorf("%s: entry types %v: want commits, trees, blobs, a tag and deltas of type %d", name, types, wantDelta)
 		}
 		for i := 0; i < ix.n; i++ {

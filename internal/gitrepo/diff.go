@@ -49,8 +49,9 @@ var ErrParentNotInClone = errors.New("the commit's parent is not in this clone")
 const (
 	maxTreeDepth     = 256      // directory nesting
 	maxTreeEntries   = 1 << 20  // entries of one tree object
-	maxDiffEntries   = 8 << 20  // tree entries visited by one diff
+	maxDiffEntries   = 4 << 20  // tree entries visited by one diff
 	maxChangedPaths  = 1 << 20  // paths listed by one diff (all are counted)
+	maxPathBytes     = 64 << 20 // bytes of the paths listed by one diff
 	maxLineCountBlob = 1 << 20  // a side larger than this is not line-counted
 	binarySniffBytes = 8000     // git's buffer_is_binary looks this far for a NUL
 	maxLineDiffWork  = 16 << 20 // steps of the line diff before giving up
@@ -345,6 +346,10 @@ type treeDiff struct {
 	out     []rawChange // the first keep changes
 	keep    int
 	total   int // all changes
+	// pathBytes is the length of the paths in out: with hostile trees
+	// (a tree listing itself as a subdirectory, under a name of 255
+	// bytes) paths can grow to 256 levels.
+	pathBytes int
 }
 
 // readTree returns the entries of tree h (none for the zero hash, the
@@ -425,7 +430,9 @@ func (td *treeDiff) diff(a, b plumbing.Hash, depth int) error {
 				}
 				continue
 			}
-			td.emit(o.name, ChangeModified, o.hash, n.hash, o.mode, n.mode)
+			if err := td.emit(o.name, ChangeModified, o.hash, n.hash, o.mode, n.mode); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
@@ -440,11 +447,9 @@ func (td *treeDiff) one(e *treeEntry, deleted bool, depth int) error {
 		return td.sub(e.name, plumbing.ZeroHash, e.hash, depth)
 	}
 	if deleted {
-		td.emit(e.name, ChangeDeleted, e.hash, plumbing.ZeroHash, e.mode, 0)
-	} else {
-		td.emit(e.name, ChangeAdded, plumbing.ZeroHash, e.hash, 0, e.mode)
+		return td.emit(e.name, ChangeDeleted, e.hash, plumbing.ZeroHash, e.mode, 0)
 	}
-	return nil
+	return td.emit(e.name, ChangeAdded, plumbing.ZeroHash, e.hash, 0, e.mode)
 }
 
 func (td *treeDiff) sub(name []byte, a, b plumbing.Hash, depth int) error {
@@ -455,15 +460,19 @@ func (td *treeDiff) sub(name []byte, a, b plumbing.Hash, depth int) error {
 	return err
 }
 
-func (td *treeDiff) emit(name []byte, change string, oldHash, newHash plumbing.Hash, oldMode, newMode uint32) {
+func (td *treeDiff) emit(name []byte, change string, oldHash, newHash plumbing.Hash, oldMode, newMode uint32) error {
 	td.total++
 	if len(td.out) >= td.keep {
-		return
+		return nil
+	}
+	if td.pathBytes += len(td.path) + len(name); td.pathBytes > maxPathBytes {
+		return fmt.Errorf("the changed paths are longer than %d bytes in all", maxPathBytes)
 	}
 	p := make([]byte, 0, len(td.path)+len(name))
 	p = append(append(p, td.path...), name...)
 	td.out = append(td.out, rawChange{path: string(p), change: change,
 		oldHash: oldHash, newHash: newHash, oldMode: oldMode, newMode: newMode})
+	return nil
 }
 
 // rawChanges diffs commit h against its first parent: the first keep
@@ -478,7 +487,7 @@ func (d *Differ) rawChanges(h plumbing.Hash, keep int) ([]rawChange, int, error)
 	if cap(td.out) > 4096 {
 		td.out = nil // do not keep a root commit's list for the next ones
 	}
-	td.out, td.path, td.visited, td.keep, td.total = td.out[:0], td.path[:0], 0, keep, 0
+	td.out, td.path, td.visited, td.keep, td.total, td.pathBytes = td.out[:0], td.path[:0], 0, keep, 0, 0
 	if tree != parentTree {
 		if err := td.diff(parentTree, tree, 0); err != nil {
 			return nil, 0, fmt.Errorf("changes of commit %s: %w", short(h), err)

@@ -2,6 +2,7 @@ package gitrepo
 
 import (
 	"bytes"
+	"compress/zlib"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -822,4 +823,82 @@ func BenchmarkChangesVsWalk1000(b *testing.B) {
 		}
 		perCommit(b)
 	})
+}
+
+// dtWriteLoose stores content as loose object name (which need not be its
+// hash: a hostile repository can hold anything).
+func dtWriteLoose(t *testing.T, dir string, name plumbing.Hash, typ string, content []byte) {
+	t.Helper()
+	var z bytes.Buffer
+	w := zlib.NewWriter(&z)
+	fmt.Fprintf(w, "%s %d\x00", typ, len(content))
+	w.Write(content)
+	w.Close()
+	p := dtLoosePath(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, z.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func dtTree(entries ...string) []byte {
+	var b bytes.Buffer
+	for i := 0; i+2 < len(entries); i += 3 {
+		h := plumbing.NewHash(entries[i+2])
+		fmt.Fprintf(&b, "%s %s\x00%s", entries[i], entries[i+1], h[:])
+	}
+	return b.Bytes()
+}
+
+// TestChangesHostileTrees diffs trees that name themselves (made-up
+// object names: a pack or loose object is not checked against its
+// hash): the walk must end with an error, not recurse without end.
+func TestChangesHostileTrees(t *testing.T) {
+	g := dtNewRepo(t)
+	g.write("f", "a file\n")
+	blob := strings.TrimSpace(g.git("hash-object", "-w", "f"))
+	self := strings.Repeat("1", 40)
+	commit := func(name, tree string) plumbing.Hash {
+		h := plumbing.NewHash(name)
+		dtWriteLoose(t, g.dir, h, "commit", []byte("tree "+tree+"\nauthor a <a> 1 +0000\ncommitter a <a> 1 +0000\n\nKEY-1\n"))
+		return h
+	}
+	// A tree holding itself twice, and a file.
+	dtWriteLoose(t, g.dir, plumbing.NewHash(self), "tree", dtTree("40000", "a", self, "40000", "b", self, "100644", "f", blob))
+	deep := commit(strings.Repeat("2", 40), self)
+	// A tree of 2,000 directories that are all one tree of 2,000
+	// directories that are all one tree of 2,000 files: 8e9 files.
+	var wide, mid, leaf []string
+	for i := 0; i < 2000; i++ {
+		wide = append(wide, "40000", fmt.Sprintf("d%04d", i), strings.Repeat("4", 40))
+		mid = append(mid, "40000", fmt.Sprintf("e%04d", i), strings.Repeat("5", 40))
+		leaf = append(leaf, "100644", fmt.Sprintf("f%04d", i), blob)
+	}
+	dtWriteLoose(t, g.dir, plumbing.NewHash(strings.Repeat("3", 40)), "tree", dtTree(wide...))
+	dtWriteLoose(t, g.dir, plumbing.NewHash(strings.Repeat("4", 40)), "tree", dtTree(mid...))
+	dtWriteLoose(t, g.dir, plumbing.NewHash(strings.Repeat("5", 40)), "tree", dtTree(leaf...))
+	bomb := commit(strings.Repeat("6", 40), strings.Repeat("3", 40))
+	// A "tree" that is a blob.
+	dtWriteLoose(t, g.dir, plumbing.NewHash(strings.Repeat("7", 40)), "tree", dtTree("40000", "x", blob))
+	notTree := commit(strings.Repeat("8", 40), strings.Repeat("7", 40))
+
+	r := g.open()
+	for _, tc := range []struct {
+		name string
+		h    plumbing.Hash
+		says string
+	}{
+		{"self-reference", deep, "nested deeper than 256"},
+		{"tree bomb", bomb, "visits more than"},
+		{"blob as a tree", notTree, "not a tree"},
+	} {
+		if _, _, err := r.Changes(tc.h, 10, true); err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: Changes: %v, want %q", tc.name, err, tc.says)
+		}
+		if _, err := r.ChangedPaths(tc.h); err == nil || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: ChangedPaths: %v, want %q", tc.name, err, tc.says)
+		}
+	}
 }

@@ -370,7 +370,10 @@ func (td *treeDiff) readTree(h plumbing.Hash) ([]treeEntry, error) {
 		}
 		// data aliases the reader's buffer, which the next read reuses.
 		data = bytes.Clone(data)
-		if ents, err = parseTree(data, nil); err != nil {
+		// Each entry has a NUL: their count bounds the entries (hashes
+		// may hold NULs too).
+		n := min(bytes.Count(data, []byte{0}), maxTreeEntries)
+		if ents, err = parseTree(data, make([]treeEntry, 0, n)); err != nil {
 			return nil, fmt.Errorf("tree %s: %w", h, err)
 		}
 		td.d.trees.put(h, ents, treeCost(ents, len(data)))

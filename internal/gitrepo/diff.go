@@ -521,12 +521,12 @@ func (d *Differ) ChangedPaths(h plumbing.Hash) ([]string, error) {
 
 // Changes returns the files commit h changes against its first parent (a
 // root commit: every file it adds), sorted by path: at most maxFiles of
-// them (maxFiles <= 0: up to 1,048,576), and the count of all changed files in total.
-// With countLines the returned files' lines added and removed are counted
-// (reading both sides' blobs); a file whose lines cannot be counted has
-// LinesKnown false, never an error. Unchanged directories are never read.
-// A commit whose parent is not in the clone gives an error wrapping
-// ErrParentNotInClone.
+// them (maxFiles <= 0: up to 1,048,576), and in total the count of all the
+// files it changes. With countLines the returned files' lines added and
+// removed are counted (reading both sides' blobs, so keep maxFiles small);
+// a file whose lines cannot be counted has LinesKnown false, never an
+// error. Unchanged directories are never read. A commit whose parent is not
+// in the clone gives an error wrapping ErrParentNotInClone.
 func (d *Differ) Changes(h plumbing.Hash, maxFiles int, countLines bool) (files []FileChange, total int, err error) {
 	keep := maxFiles
 	if keep <= 0 {

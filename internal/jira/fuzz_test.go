@@ -61,7 +61,7 @@ func FuzzParseErrorBody(f *testing.F) {
 		// cut at the end of a long message, whatever the body.
 		const secret = "s3cret-canary"
 		r := redactor(func(s string) string { return strings.ReplaceAll(s, secret, "***") })
-		e := redactError(httpError(OpSubmitBuilds, 400, r.bytes(body)), r)
+		e := redactError(httpError(OpSubmitBuilds, 400, body, r), r)
 		if strings.Contains(e.Error(), secret) || strings.Contains(e.Error(), secret[:6]+"...") {
 			t.Fatalf("secret in %q", e.Error())
 		}
@@ -84,7 +84,7 @@ func FuzzDecodeResult(f *testing.F) {
 		f.Add("deployments", []byte(s))
 	}
 	f.Fuzz(func(t *testing.T, api string, raw []byte) {
-		res, err := decodeResult(api, raw)
+		res, err := decodeResult(api, raw, nil)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "unreadable answer") {
 				t.Fatalf("error %q", err)

@@ -102,20 +102,34 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (f *fakeJira) token(w http.ResponseWriter, r *http.Request) {
 	f.count("token")
-	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/x-www-form-urlencoded" {
+	// JSON (what jira-cicd sends, as Atlassian documents) or a form (what
+	// curl sends here): the real endpoint takes both.
+	form := map[string]string{}
+	switch mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt {
+	case "application/json":
+		if err := json.NewDecoder(r.Body).Decode(&form); err != nil {
+			f.problem("token request: %v", err)
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
+			return
+		}
+	case "application/x-www-form-urlencoded":
+		if err := r.ParseForm(); err != nil {
+			f.problem("token request: %v", err)
+			writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
+			return
+		}
+		for k := range r.PostForm {
+			form[k] = r.PostForm.Get(k)
+		}
+	default:
 		f.problem("token request with Content-Type %q", r.Header.Get("Content-Type"))
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
 		return
 	}
-	if err := r.ParseForm(); err != nil {
-		f.problem("token request: %v", err)
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
-		return
-	}
-	if r.PostForm.Get("grant_type") != "client_credentials" || r.PostForm.Get("audience") != "api.atlassian.com" ||
-		r.PostForm.Get("client_id") != f.clientID || r.PostForm.Get("client_secret") != f.secret {
-		f.problem("token request with a wrong form (grant_type %q, audience %q, client_id %q)",
-			r.PostForm.Get("grant_type"), r.PostForm.Get("audience"), r.PostForm.Get("client_id"))
+	if form["grant_type"] != "client_credentials" || form["audience"] != "api.atlassian.com" ||
+		form["client_id"] != f.clientID || form["client_secret"] != f.secret {
+		f.problem("token request with a wrong body (grant_type %q, audience %q, client_id %q)",
+			form["grant_type"], form["audience"], form["client_id"])
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "access_denied"})
 		return
 	}

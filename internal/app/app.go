@@ -43,8 +43,8 @@ type Env struct {
 	HTTPClient *http.Client
 	// Retry is the retry policy of the client built from the settings
 	// (zero: jira.DefaultRetry); tests give it a fake clock.
-	Retry jira.Retry
-	Version    string
+	Retry   jira.Retry
+	Version string
 }
 
 // Run runs the step once and returns its exit code.

@@ -96,8 +96,7 @@ func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, error) {
 		return nil, err
 	}
 	bad := func(what string) error {
-		return &Error{Op: OpToken, Status: http.StatusOK, Detail: "the token endpoint answered with " + what,
-			Hint: "Check api_url: it must be Atlassian's API, https://api.atlassian.com"}
+		return &Error{Op: OpToken, Status: http.StatusOK, Detail: "the token endpoint answered with " + what, Hint: notJira(OpToken)}
 	}
 	switch {
 	case out.AccessToken == "":
@@ -300,7 +299,7 @@ func (c *Client) submit(ctx context.Context, op, api string, body any, recs []se
 	if err == nil && !isAnswer(api, raw) {
 		return Result{}, &Error{Op: op, Status: http.StatusAccepted,
 			Detail: "the answer names no accepted or rejected " + api + ", so it is not Jira's",
-			Hint:   "Check api_url: it must be Atlassian's API, https://api.atlassian.com"}
+			Hint:   notJira(op)}
 	}
 	if err != nil {
 		return Result{}, redactError(&Error{Op: op, Status: http.StatusAccepted, Err: err}, c.redact)
@@ -472,8 +471,8 @@ func (c *Client) send(ctx context.Context, op, method, u string, body []byte, au
 	switch {
 	case resp.StatusCode == want:
 	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
-		return &Error{Op: op, Status: resp.StatusCode, Detail: fmt.Sprintf("HTTP %d where Jira answers %d, so the answer is not Jira's", resp.StatusCode, want),
-			Hint: "Check " + setting(op) + ": it must be Atlassian's"}
+		return &Error{Op: op, Status: resp.StatusCode, Detail: fmt.Sprintf("Jira answers this request with %d, so the answer is not Jira's", want),
+			Hint: notJira(op)}
 	default:
 		return httpError(op, resp.StatusCode, raw, c.redact)
 	}
@@ -483,4 +482,28 @@ func (c *Client) send(ctx context.Context, op, method, u string, body []byte, au
 		}
 	}
 	return nil
+}
+
+// opKey carries the name of the request (OpToken, ...) to the transport and
+// the redirect policy; lifeKey carries the client's life, which the loop
+// checks before every try.
+type (
+	opKey   struct{}
+	lifeKey struct{}
+)
+
+func withOp(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, opKey{}, op)
+}
+
+func opOf(ctx context.Context) string { op, _ := ctx.Value(opKey{}).(string); return op }
+
+// alive is the error of ctx or of the client's life it carries. The life is
+// looked at itself: the cancellation context.AfterFunc passes on to ctx runs
+// in a goroutine of its own, so ctx alone may not show it yet.
+func alive(ctx context.Context) error {
+	if life, _ := ctx.Value(lifeKey{}).(context.Context); life != nil && life.Err() != nil {
+		return life.Err()
+	}
+	return ctx.Err()
 }

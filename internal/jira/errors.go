@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"regexp"
@@ -294,6 +296,14 @@ func hint(op string, status int) string {
 	return ""
 }
 
+// notJira says what to check when an answer is not the API's.
+func notJira(op string) string {
+	if op == OpTenantInfo {
+		return "Check site: it must be your Jira Cloud site, such as https://acme.atlassian.net"
+	}
+	return "Check api_url: it must be Atlassian's API, https://api.atlassian.com"
+}
+
 // netDetail says what went wrong when a request got no answer, in words, and
 // without the request's URL.
 func netDetail(err error) string {
@@ -512,3 +522,97 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// RetryError is a request that failed for good at the transport: no answer
+// (a network error, the deadline, the client's end), or a transient answer
+// (429, 5xx) still there when the tries or the time ran out.
+type RetryError struct {
+	Attempts int
+	Elapsed  time.Duration
+	// Status, Header and Body are the last answer's, when the last try got
+	// one (Body at most 1 MiB).
+	Status int
+	Header http.Header
+	Body   []byte
+	// Err is the last try's error, when it got no answer.
+	Err error
+	// Stop says why no further try was made; "" when the failure was not
+	// worth another try.
+	Stop string
+	// RetryAfter is the wait Jira asked for last, if it did.
+	RetryAfter time.Duration
+}
+
+func (e *RetryError) Error() string {
+	var b strings.Builder
+	if e.Status != 0 {
+		fmt.Fprintf(&b, "HTTP %d", e.Status)
+	} else if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (%s)", e.Tries())
+	}
+	if e.Stop != "" {
+		b.WriteString("; " + e.Stop)
+	}
+	return b.String()
+}
+
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// Tries describes how many tries took how long: "4 tries over 12.5s".
+func (e *RetryError) Tries() string {
+	return fmt.Sprintf("%d tries over %s", e.Attempts, roundDuration(e.Elapsed))
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d
+}
+
+// PolicyError is a request this client refuses to send: plain http to a host
+// that is not loopback, a redirect it does not follow. Hint, when set, says
+// what the setting must be instead.
+type PolicyError struct{ Msg, Hint string }
+
+func (e *PolicyError) Error() string { return e.Msg }
+
+// retryableError reports whether a try that got no answer is worth another:
+// not when the name does not resolve, the peer's certificate is not trusted
+// or it does not speak TLS, a proxy refused for good, or this client refused
+// the request itself.
+func retryableError(err error) bool {
+	var (
+		dns *net.DNSError
+		px  *ProxyError
+		pe  *PolicyError
+	)
+	switch {
+	case errors.As(err, &dns):
+		return !dns.IsNotFound
+	case errors.As(err, &px):
+		return retryableStatus(px.Status)
+	}
+	return !isCertError(err) && !isNotTLS(err) && !errors.As(err, &pe)
+}
+
+func isCertError(err error) bool {
+	var (
+		cv  *tls.CertificateVerificationError
+		ua  x509.UnknownAuthorityError
+		he  x509.HostnameError
+		ci  x509.CertificateInvalidError
+		ca  x509.ConstraintViolationError
+		uce x509.UnhandledCriticalExtension
+	)
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
+		errors.As(err, &ca) || errors.As(err, &uce)
+}

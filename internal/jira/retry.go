@@ -1,15 +1,11 @@
 package jira
 
 import (
-	"bytes"
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -138,124 +134,6 @@ func retryableStatus(code int) bool {
 	return false
 }
 
-// retryableError reports whether a try that got no answer is worth another:
-// not when the name does not resolve, the peer's certificate is not trusted
-// or it does not speak TLS, a proxy refused for good, or this client refused
-// the request itself.
-func retryableError(err error) bool {
-	var (
-		dns *net.DNSError
-		px  *ProxyError
-		pe  *PolicyError
-	)
-	switch {
-	case errors.As(err, &dns):
-		return !dns.IsNotFound
-	case errors.As(err, &px):
-		return retryableStatus(px.Status)
-	}
-	return !isCertError(err) && !isNotTLS(err) && !errors.As(err, &pe)
-}
-
-func isCertError(err error) bool {
-	var (
-		cv  *tls.CertificateVerificationError
-		ua  x509.UnknownAuthorityError
-		he  x509.HostnameError
-		ci  x509.CertificateInvalidError
-		ca  x509.ConstraintViolationError
-		uce x509.UnhandledCriticalExtension
-	)
-	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
-		errors.As(err, &ca) || errors.As(err, &uce)
-}
-
-// RetryError is a request that failed for good at the transport: no answer
-// (a network error, the deadline, the client's end), or a transient answer
-// (429, 5xx) still there when the tries or the time ran out.
-type RetryError struct {
-	Attempts int
-	Elapsed  time.Duration
-	// Status, Header and Body are the last answer's, when the last try got
-	// one (Body at most 1 MiB).
-	Status int
-	Header http.Header
-	Body   []byte
-	// Err is the last try's error, when it got no answer.
-	Err error
-	// Stop says why no further try was made; "" when the failure was not
-	// worth another try.
-	Stop string
-	// RetryAfter is the wait Jira asked for last, if it did.
-	RetryAfter time.Duration
-}
-
-func (e *RetryError) Error() string {
-	var b strings.Builder
-	if e.Status != 0 {
-		fmt.Fprintf(&b, "HTTP %d", e.Status)
-	} else if e.Err != nil {
-		b.WriteString(e.Err.Error())
-	}
-	if e.Attempts > 1 {
-		fmt.Fprintf(&b, " (%s)", e.Tries())
-	}
-	if e.Stop != "" {
-		b.WriteString("; " + e.Stop)
-	}
-	return b.String()
-}
-
-func (e *RetryError) Unwrap() error { return e.Err }
-
-// Tries describes how many tries took how long: "4 tries over 12.5s".
-func (e *RetryError) Tries() string {
-	return fmt.Sprintf("%d tries over %s", e.Attempts, roundDuration(e.Elapsed))
-}
-
-func roundDuration(d time.Duration) time.Duration {
-	switch {
-	case d >= 10*time.Second:
-		return d.Round(time.Second)
-	case d >= time.Second:
-		return d.Round(100 * time.Millisecond)
-	case d >= time.Millisecond:
-		return d.Round(time.Millisecond)
-	}
-	return d
-}
-
-// PolicyError is a request this client refuses to send: plain http to a host
-// that is not loopback, a redirect it does not follow. Hint, when set, says
-// what the setting must be instead.
-type PolicyError struct{ Msg, Hint string }
-
-func (e *PolicyError) Error() string { return e.Msg }
-
-// opKey carries the name of the request (OpToken, ...) to the transport and
-// the redirect policy; lifeKey carries the client's life, which the loop
-// checks before every try.
-type (
-	opKey   struct{}
-	lifeKey struct{}
-)
-
-func withOp(ctx context.Context, op string) context.Context {
-	return context.WithValue(ctx, opKey{}, op)
-}
-
-func opOf(ctx context.Context) string { op, _ := ctx.Value(opKey{}).(string); return op }
-
-// alive is the error of ctx or of the client's life it carries. The life is
-// looked at itself: the cancellation context.AfterFunc passes on to ctx runs
-// in a goroutine of its own, so ctx alone may not show it yet.
-func alive(ctx context.Context) error {
-	if life, _ := ctx.Value(lifeKey{}).(context.Context); life != nil && life.Err() != nil {
-		return life.Err()
-	}
-	return ctx.Err()
-}
-
 // retryTransport tries each request up to its policy's bounds.
 type retryTransport struct {
 	base   http.RoundTripper
@@ -271,91 +149,86 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		return nil, &RetryError{Attempts: 1, Err: err}
 	}
-	what := opOf(ctx)
-	if what == "" {
-		what = req.Method + " " + req.URL.Host + req.URL.EscapedPath()
-	}
 	start := p.Now()
-	last := &RetryError{}
 	for n := 1; ; n++ {
-		last.Attempts, last.Elapsed = n-1, p.Now().Sub(start)
-		if err := alive(ctx); err != nil {
-			if n > 1 {
-				last.Stop = "the run was cancelled"
-				if errors.Is(err, context.DeadlineExceeded) {
-					last.Stop = "the timeout ended"
-				}
-			}
-			last.Attempts, last.Err = max(n-1, 1), err
-			return nil, last
-		}
-		try := req
-		if n > 1 {
-			if try = req.Clone(ctx); req.Body != nil && req.Body != http.NoBody {
-				if req.GetBody == nil {
-					last.Stop = "the request's body cannot be sent again"
-					return nil, last
-				}
-				body, err := req.GetBody()
-				if err != nil {
-					last.Err = err
-					return nil, last
-				}
-				try.Body = body
-			}
-		}
-		resp, err := t.base.RoundTrip(try)
-		last = &RetryError{Attempts: n, Err: err}
+		resp, err := t.base.RoundTrip(req)
 		if err != nil && !retryableError(err) || err == nil && !retryableStatus(resp.StatusCode) {
 			if err != nil {
-				return nil, last
+				return nil, &RetryError{Attempts: n, Elapsed: p.Now().Sub(start), Err: err}
 			}
 			return resp, nil
 		}
-		now := p.Now()
-		wait := p.backoff(n)
-		why := ""
+		// A transient failure: keep it, in case it is the last.
+		fail := &RetryError{Attempts: n, Err: err}
+		why := netDetail(err)
 		if resp != nil {
-			last.Status, last.Header = resp.StatusCode, resp.Header
-			var buf bytes.Buffer
-			_, _ = io.Copy(&buf, io.LimitReader(resp.Body, 1<<20))
+			fail.Status, fail.Header, why = resp.StatusCode, resp.Header, fmt.Sprintf("HTTP %d", resp.StatusCode)
+			fail.Body, _ = io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 			resp.Body.Close()
-			last.Body = buf.Bytes()
-			why = fmt.Sprintf("HTTP %d", resp.StatusCode)
-		} else {
-			why = netDetail(err)
 		}
-		asked := retryAfter(resp, now)
-		if asked > 0 {
-			last.RetryAfter = asked
-			wait = max(wait, asked)
-		}
+		now := p.Now()
+		fail.Elapsed, fail.RetryAfter = now.Sub(start), retryAfter(resp, now)
+		wait := max(p.backoff(n), fail.RetryAfter)
+		asked := fail.RetryAfter == wait
 		deadline, hasDeadline := ctx.Deadline()
+		late := hasDeadline && now.Add(wait+p.Reserve).After(deadline)
 		switch {
 		case n >= p.Attempts:
-			last.Stop = fmt.Sprintf("no tries left (at most %d)", p.Attempts)
-		case hasDeadline && now.Add(wait+p.Reserve).After(deadline) && asked == wait:
-			last.Stop = fmt.Sprintf("Jira asked to wait %s (Retry-After), past the timeout", roundDuration(wait))
-		case hasDeadline && now.Add(wait+p.Reserve).After(deadline):
-			last.Stop = "the timeout would end before the next try"
-		case !hasDeadline && asked > p.MaxRetryAfter:
-			last.Stop = fmt.Sprintf("Jira asked to wait %s (Retry-After), longer than %s", roundDuration(asked), p.MaxRetryAfter)
+			fail.Stop = fmt.Sprintf("no tries left (at most %d)", p.Attempts)
+		case late && asked:
+			fail.Stop = fmt.Sprintf("Jira asked to wait %s (Retry-After), past the timeout", roundDuration(wait))
+		case late:
+			fail.Stop = "the timeout would end before the next try"
+		case !hasDeadline && asked && wait > p.MaxRetryAfter:
+			fail.Stop = fmt.Sprintf("Jira asked to wait %s (Retry-After), longer than %s", roundDuration(wait), p.MaxRetryAfter)
 		}
-		last.Elapsed = now.Sub(start)
-		if last.Stop != "" {
-			return nil, last
+		if fail.Stop != "" {
+			return nil, fail
 		}
 		if t.log != nil {
 			how := ""
-			if asked == wait {
+			if asked {
 				how = " (as Retry-After asks)"
 			}
-			t.log(fmt.Sprintf("%s: %s; trying again in %s%s (try %d of at most %d)", what, why, roundDuration(wait), how, n+1, p.Attempts))
+			t.log(fmt.Sprintf("%s: %s; trying again in %s%s (try %d of at most %d)", describe(req), why, roundDuration(wait), how, n+1, p.Attempts))
 		}
-		if err := p.Sleep(ctx, wait); err != nil {
-			last.Elapsed, last.Err = p.Now().Sub(start), err
-			last.Stop = "the timeout ended during the wait before the next try"
-			return nil, last
+		serr := p.Sleep(ctx, wait)
+		if serr == nil {
+			serr = alive(ctx) // the client's life, too, before every try
+		}
+		if serr == nil {
+			req, serr = rewind(req)
+		}
+		if serr != nil {
+			fail.Elapsed, fail.Err = p.Now().Sub(start), serr
+			fail.Stop = "the run was cancelled before the next try"
+			if errors.Is(serr, context.DeadlineExceeded) {
+				fail.Stop = "the timeout ended during the wait before the next try"
+			}
+			return nil, fail
 		}
 	}
+}
+
+// describe names a request in log lines: its op, or its method and URL
+// without the query.
+func describe(req *http.Request) string {
+	if op := opOf(req.Context()); op != "" {
+		return op
+	}
+	return req.Method + " " + req.URL.Host + req.URL.EscapedPath()
+}
+
+// rewind returns req ready to be sent again, with a fresh body.
+func rewind(req *http.Request) (*http.Request, error) {
+	r := req.Clone(req.Context())
+	if req.Body == nil || req.Body == http.NoBody {
+		return r, nil
+	}
+	if req.GetBody == nil {
+		return nil, errors.New("the request's body cannot be sent again")
+	}
+	body, err := req.GetBody()
+	r.Body = body
+	return r, err
 }

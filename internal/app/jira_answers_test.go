@@ -110,3 +110,19 @@ func TestAllKeysUnknownWithGatingFails(t *testing.T) {
 		t.Fatalf("exit %d:\n%s", r.code, r.stdout)
 	}
 }
+
+// Issue 9: a 303 from the bulk endpoint to a page that answers a GET with
+// 200 is not a success: exit 1, sent=false, and the message names api_url.
+func TestRedirectedSubmissionIsNotSent(t *testing.T) {
+	srv := scripted(t)
+	srv.Script(fakejira.EndpointBuilds, fakejira.Response{Status: http.StatusSeeOther,
+		Header: http.Header{"Location": {srv.URL + "/_edge/tenant_info"}}})
+	dir, env := pushEnv(t, srv)
+	r, _ := runWithClock(t, dir, env)
+	if r.code != ExitFailure || output(r, "sent") != "false" || !strings.Contains(r.stdout, "HTTP 303") || !strings.Contains(r.stdout, "api_url") {
+		t.Fatalf("exit %d:\n%s\n%s", r.code, r.stdout, r.file("output"))
+	}
+	if n := srv.Count(fakejira.EndpointTenantInfo); n != 1 {
+		t.Errorf("%d tenant_info requests: the redirect was followed", n)
+	}
+}

@@ -42,7 +42,10 @@ type Env struct {
 	Sleep func(ctx context.Context, d time.Duration) error
 	// HTTPClient, when set, replaces the client built from the settings.
 	HTTPClient *http.Client
-	Version    string
+	// Retry is the retry policy of the client built from the settings
+	// (zero: jira.DefaultRetry); tests give it a fake clock.
+	Retry   jira.Retry
+	Version string
 }
 
 // Run runs the step once and returns its exit code.
@@ -306,6 +309,18 @@ func (r *run) send(ctx context.Context, plan record.Plan, body record.Body) int 
 	if err != nil {
 		return r.fail(err.Error())
 	}
+	if res.AllKeysUnknown && len(s.ProjectKeys) == 0 && !plan.Gating {
+		// Words that look like keys (UTF-8, SHA-256) and nothing else:
+		// nothing could be linked, nothing is broken. With project_keys the
+		// keys were meant, and a gate must be asked: both stay failures.
+		r.out.Status = "skipped"
+		r.out.UnknownKeys = r.out.Keys
+		r.out.Message = fmt.Sprintf("Jira knows none of the issue keys of the %s (%s), so it linked nothing and took nothing; "+
+			"this is not a failure because project_keys is not set (set it to send only your projects' keys, and to fail when Jira knows none of them)",
+			plan.Kind, strings.Join(r.out.Keys, ", "))
+		rep.Warningf("%s", r.out.Message)
+		return r.finish(ExitOK)
+	}
 	if len(res.UnknownIssueKeys) > 0 {
 		r.out.UnknownKeys = res.UnknownIssueKeys
 		rep.Warningf("Jira does not know these issue keys: %s (check the keys, and that the credential's site has those projects)", strings.Join(res.UnknownIssueKeys, ", "))
@@ -356,7 +371,7 @@ func (r *run) httpClient() *http.Client {
 		return r.env.HTTPClient
 	}
 	// Each retry is a log line: a run that waits on Jira says why.
-	return jira.NewHTTPClient(jira.WithLog(func(line string) { r.rep.Infof("%s", line) }))
+	return jira.NewHTTPClient(jira.WithRetry(r.env.Retry), jira.WithLog(func(line string) { r.rep.Infof("%s", line) }))
 }
 
 // describeKeys lists the keys found with where each came from; past

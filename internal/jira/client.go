@@ -12,9 +12,10 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
+	"github.com/jira-cicd/jira-cicd/internal/netrule"
 	"golang.org/x/oauth2"
-	"golang.org/x/oauth2/clientcredentials"
 )
 
 // Audience is the audience Atlassian's token endpoint expects for 2LO.
@@ -27,8 +28,9 @@ type Config struct {
 	CloudID      string
 	ClientID     string
 	ClientSecret string
-	// HTTPClient sends every request (token, tenant_info, submit, gating).
-	// Nil: NewHTTPClient(), which retries transient failures.
+	// HTTPClient sends every request (token, tenant_info, submit, gating),
+	// under this package's redirect policy whatever its own CheckRedirect
+	// says. Nil: NewHTTPClient(), which retries transient failures.
 	HTTPClient *http.Client
 	// OnToken is called once with each access token received, before it is
 	// used, so the caller can mask it in logs.
@@ -42,66 +44,112 @@ type Config struct {
 type Client struct {
 	cfg     Config
 	http    *http.Client
+	life    context.Context
 	tokens  *notifyingSource
 	cloudMu sync.Mutex
 	cloudID string
 }
 
-// New returns a client for cfg. ctx bounds the client's life: every token
-// request is bounded by it and by the context of the call that needs the
-// token, so a token renewed during a long gating wait has that request's
-// time, not an earlier one's.
+// New returns a client for cfg. ctx bounds the client's life: no request
+// starts after it has ended. Each request is bounded by it and by the
+// context of the call that makes it, so a token renewed during a long gating
+// wait has that poll's time, not an earlier one's.
 func New(ctx context.Context, cfg Config) *Client {
 	hc := cfg.HTTPClient
 	if hc == nil {
 		hc = NewHTTPClient()
 	}
-	cc := &clientcredentials.Config{
-		ClientID:       cfg.ClientID,
-		ClientSecret:   cfg.ClientSecret,
-		TokenURL:       strings.TrimRight(cfg.APIURL, "/") + "/oauth/token",
-		EndpointParams: url.Values{"audience": {Audience}},
-		AuthStyle:      oauth2.AuthStyleInParams,
-	}
-	c := &Client{cfg: cfg, http: hc, cloudID: cfg.CloudID}
-	c.tokens = &notifyingSource{cc: cc, life: ctx, http: hc, notify: cfg.OnToken}
+	own := *hc
+	own.CheckRedirect = checkRedirect
+	c := &Client{cfg: cfg, http: &own, life: ctx, cloudID: cfg.CloudID}
+	c.tokens = &notifyingSource{fetch: c.fetchToken, notify: cfg.OnToken, secret: secretForms(cfg.ClientSecret)}
 	return c
 }
 
-// notifyingSource keeps the current token, takes a new one when it has
-// expired, and tells the caller about each new token before it is used.
-type notifyingSource struct {
-	mu     sync.Mutex
-	cc     *clientcredentials.Config
-	life   context.Context
-	http   *http.Client
-	tok    *oauth2.Token
-	last   string
-	seen   []string // every token taken, for redaction
-	notify func(string)
+// tokenRequest is the body Atlassian documents for the 2LO token, and
+// every shipping client sends: JSON, with the audience.
+type tokenRequest struct {
+	Audience     string `json:"audience"`
+	GrantType    string `json:"grant_type"`
+	ClientID     string `json:"client_id"`
+	ClientSecret string `json:"client_secret"`
 }
 
-// Token returns a valid token; a token request is bounded by ctx and by
-// the client's life.
+// maxTokenLen bounds an access token (Atlassian's are JWTs of 1-2 KB).
+const maxTokenLen = 16 << 10
+
+// fetchToken asks the token endpoint for a new token. A token that cannot be
+// sent in a header (CR, LF, spaces, control characters), or that is not a
+// Bearer token, is final: trying again would give the same.
+func (c *Client) fetchToken(ctx context.Context) (*oauth2.Token, error) {
+	body, err := json.Marshal(tokenRequest{Audience: Audience, GrantType: "client_credentials",
+		ClientID: c.cfg.ClientID, ClientSecret: c.cfg.ClientSecret})
+	if err != nil {
+		return nil, &Error{Op: OpToken, Err: err}
+	}
+	var out struct {
+		AccessToken string      `json:"access_token"`
+		TokenType   string      `json:"token_type"`
+		ExpiresIn   json.Number `json:"expires_in"`
+	}
+	u := strings.TrimRight(c.cfg.APIURL, "/") + "/oauth/token"
+	if err := c.send(ctx, OpToken, http.MethodPost, u, body, false, http.StatusOK, &out); err != nil {
+		return nil, err
+	}
+	bad := func(what string) error {
+		return &Error{Op: OpToken, Status: http.StatusOK, Detail: "the token endpoint answered with " + what, Hint: notJira(OpToken)}
+	}
+	switch {
+	case out.AccessToken == "":
+		return nil, bad("no access_token")
+	case len(out.AccessToken) > maxTokenLen || strings.IndexFunc(out.AccessToken, func(r rune) bool { return r <= ' ' || r > '~' }) >= 0:
+		return nil, bad("an access token that cannot be sent in a header (too long, or with spaces, line breaks or other characters no token has)")
+	case out.TokenType != "" && !strings.EqualFold(out.TokenType, "bearer"):
+		return nil, bad("a token that is not a Bearer token")
+	}
+	t := &oauth2.Token{AccessToken: out.AccessToken, TokenType: "Bearer"}
+	if secs, err := out.ExpiresIn.Int64(); err == nil && secs > 0 {
+		t.Expiry = time.Now().Add(time.Duration(min(secs, 1<<32)) * time.Second)
+	}
+	return t, nil
+}
+
+// notifyingSource keeps the current token (oauth2.ReuseTokenSource decides
+// when it has expired), takes a new one with the context of the call that
+// needs it, and tells the caller about each new token before it is used.
+type notifyingSource struct {
+	mu     sync.Mutex // held while a token is taken
+	fetch  func(context.Context) (*oauth2.Token, error)
+	tok    *oauth2.Token
+	notify func(string)
+
+	// For redaction, which runs while a token is taken (its errors), under
+	// its own lock.
+	formsMu sync.Mutex
+	secret  []string   // the client secret's forms
+	seen    [][]string // every token's forms
+}
+
+type ctxSource struct {
+	ctx   context.Context
+	fetch func(context.Context) (*oauth2.Token, error)
+}
+
+func (s ctxSource) Token() (*oauth2.Token, error) { return s.fetch(s.ctx) }
+
+// Token returns a valid token, taking a new one within ctx if needed.
 func (n *notifyingSource) Token(ctx context.Context) (*oauth2.Token, error) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	if n.tok.Valid() {
-		return n.tok, nil
-	}
-	// x/oauth2 sends the request through n.http, so it is retried like the
-	// others; the op names it in the transport's log lines.
-	tctx, cancel := context.WithCancel(withOp(context.WithValue(ctx, oauth2.HTTPClient, n.http), OpToken))
-	defer cancel()
-	defer context.AfterFunc(n.life, cancel)()
-	t, err := n.cc.Token(tctx)
+	t, err := oauth2.ReuseTokenSource(n.tok, ctxSource{ctx, n.fetch}).Token()
 	if err != nil {
 		return nil, err
 	}
-	n.tok = t
-	if t.AccessToken != n.last {
-		n.last = t.AccessToken
-		n.seen = append(n.seen, t.AccessToken)
+	if t != n.tok {
+		n.tok = t
+		n.formsMu.Lock()
+		n.seen = append(n.seen, secretForms(t.AccessToken))
+		n.formsMu.Unlock()
 		if n.notify != nil {
 			n.notify(t.AccessToken)
 		}
@@ -109,18 +157,15 @@ func (n *notifyingSource) Token(ctx context.Context) (*oauth2.Token, error) {
 	return t, nil
 }
 
-func (n *notifyingSource) tokens() []string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return slices.Clone(n.seen)
-}
-
-// redact replaces the client secret and every access token in s with ***.
+// redact replaces the client secret and every access token in s with ***,
+// in each form an answer may echo them (see secretForms).
 func (c *Client) redact(s string) string {
-	for _, secret := range append(c.tokens.tokens(), c.cfg.ClientSecret) {
-		if len(secret) >= 4 {
-			s = strings.ReplaceAll(s, secret, "***")
-		}
+	n := c.tokens
+	n.formsMu.Lock()
+	defer n.formsMu.Unlock()
+	s = replaceForms(s, n.secret)
+	for _, forms := range n.seen {
+		s = replaceForms(s, forms)
 	}
 	return s
 }
@@ -147,27 +192,40 @@ func (c *Client) Prepare(ctx context.Context) error {
 
 func (c *Client) token(ctx context.Context) error {
 	if _, err := c.tokens.Token(ctx); err != nil {
-		return redactError(tokenError(err, c.redact), c.redact)
+		return redactError(err, c.redact)
 	}
 	return nil
 }
+
+// ValidCloudID reports whether id is a cloud id as Atlassian gives them (see
+// netrule.IsCloudID). Nothing else is put in a URL path.
+func ValidCloudID(id string) bool { return netrule.IsCloudID(id) }
 
 // CloudID returns the configured cloud id, or looks it up on the site.
 func (c *Client) CloudID(ctx context.Context) (string, error) {
 	c.cloudMu.Lock()
 	defer c.cloudMu.Unlock()
 	if c.cloudID != "" {
+		if !ValidCloudID(c.cloudID) {
+			return "", &Error{Op: "cloud id check", Detail: "cloud_id is not a UUID",
+				Hint: "Set cloud_id to your site's cloud id (a UUID), or leave it empty to look it up from site"}
+		}
 		return c.cloudID, nil
 	}
 	u := strings.TrimRight(c.cfg.Site, "/") + "/_edge/tenant_info"
 	var out struct {
 		CloudID string `json:"cloudId"`
 	}
-	if err := c.do(ctx, OpTenantInfo, http.MethodGet, u, nil, false, &out); err != nil {
+	if err := c.do(ctx, OpTenantInfo, http.MethodGet, u, nil, false, http.StatusOK, &out); err != nil {
 		return "", err
 	}
-	if out.CloudID == "" {
-		return "", &Error{Op: OpTenantInfo, Hint: "the site answered without a cloudId; check site (it must be your Jira Cloud site, such as acme.atlassian.net)"}
+	if !ValidCloudID(out.CloudID) {
+		what := "without a cloudId"
+		if out.CloudID != "" {
+			what = "with a cloudId that is not a UUID"
+		}
+		return "", &Error{Op: OpTenantInfo, Status: http.StatusOK, Detail: "the site answered " + what,
+			Hint: "Check site (it must be your Jira Cloud site, such as acme.atlassian.net), or set cloud_id"}
 	}
 	c.cloudID = out.CloudID
 	return c.cloudID, nil
@@ -175,18 +233,40 @@ func (c *Client) CloudID(ctx context.Context) (string, error) {
 
 // SubmitBuilds sends builds and returns Jira's answer.
 func (c *Client) SubmitBuilds(ctx context.Context, req BuildsRequest) (Result, error) {
-	return c.submit(ctx, OpSubmitBuilds, "builds", req)
+	recs := make([]sentRecord, len(req.Builds))
+	for i, b := range req.Builds {
+		recs[i].keys = b.IssueKeys
+	}
+	return c.submit(ctx, OpSubmitBuilds, "builds", req, recs)
 }
 
 // SubmitDeployments sends deployments and returns Jira's answer.
 func (c *Client) SubmitDeployments(ctx context.Context, req DeploymentsRequest) (Result, error) {
-	return c.submit(ctx, OpSubmitDeployments, "deployments", req)
+	recs := make([]sentRecord, len(req.Deployments))
+	for i, d := range req.Deployments {
+		for _, a := range d.Associations {
+			switch {
+			case a.AssociationType == AssocIssues || a.AssociationType == "issueKeys":
+				recs[i].keys = append(recs[i].keys, a.Values...)
+			case len(a.Values) > 0:
+				recs[i].others = true
+			}
+		}
+	}
+	return c.submit(ctx, OpSubmitDeployments, "deployments", req, recs)
+}
+
+// sentRecord is what a submitted record links to: its issue keys, and
+// whether it has other associations (services, ...).
+type sentRecord struct {
+	keys   []string
+	others bool
 }
 
 // submit sends one body. The body is encoded once: a retry re-sends the
 // very same bytes (the same updateSequenceNumber), which Jira's ordering
-// makes idempotent.
-func (c *Client) submit(ctx context.Context, op, api string, body any) (Result, error) {
+// makes idempotent. Success is a 202 with the API's answer in it.
+func (c *Client) submit(ctx context.Context, op, api string, body any, recs []sentRecord) (Result, error) {
 	if err := c.Prepare(ctx); err != nil {
 		return Result{}, err
 	}
@@ -194,28 +274,81 @@ func (c *Client) submit(ctx context.Context, op, api string, body any) (Result, 
 	if err != nil {
 		return Result{}, &Error{Op: op, Err: err}
 	}
-	u := fmt.Sprintf("%s/jira/%s/0.1/cloud/%s/bulk", strings.TrimRight(c.cfg.APIURL, "/"), api, url.PathEscape(c.cloudID))
+	u := fmt.Sprintf("%s/jira/%s/0.1/cloud/%s/bulk", strings.TrimRight(c.cfg.APIURL, "/"), api, c.cloudID)
 	var raw json.RawMessage
-	if err := c.do(ctx, op, http.MethodPost, u, b, true, &raw); err != nil {
+	if err := c.do(ctx, op, http.MethodPost, u, b, true, http.StatusAccepted, &raw); err != nil {
 		return Result{}, err
 	}
-	// Redacted before the messages are cut to length, and after.
-	res, err := decodeResult(api, redactor(c.redact).bytes(raw))
+	res, err := decodeResult(api, raw, c.redact)
+	if err == nil && !isAnswer(api, raw) {
+		return Result{}, &Error{Op: op, Status: http.StatusAccepted,
+			Detail: "the answer names no accepted or rejected " + api + ", so it is not Jira's",
+			Hint:   notJira(op)}
+	}
 	if err != nil {
 		return Result{}, redactError(&Error{Op: op, Status: http.StatusAccepted, Err: err}, c.redact)
 	}
-	for i := range res.Rejected {
-		for j := range res.Rejected[i].Errors {
-			res.Rejected[i].Errors[j].Message = c.redact(res.Rejected[i].Errors[j].Message)
-		}
-	}
+	res.AllKeysUnknown = allKeysUnknown(res, recs)
 	return res, nil
 }
 
+// isAnswer reports whether raw is a JSON object with at least one of the
+// fields of the API's answer.
+func isAnswer(api string, raw []byte) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return false
+	}
+	var fields []string
+	switch api {
+	case "builds":
+		fields = []string{"acceptedBuilds", "rejectedBuilds", "unknownIssueKeys"}
+	case "devinfo":
+		fields = []string{"acceptedDevinfoEntities", "failedDevinfoEntities", "unknownIssueKeys"}
+	default:
+		fields = []string{"acceptedDeployments", "rejectedDeployments", "unknownIssueKeys", "unknownAssociations"}
+	}
+	return slices.ContainsFunc(fields, func(f string) bool { _, ok := m[f]; return ok })
+}
+
+// allKeysUnknown reports whether Jira took no record and every issue key of
+// every record is one it says it does not know (in unknownIssueKeys, or
+// among the unknown issue associations), with nothing else to link: the
+// rejection is about the keys alone. Judged on the keys sent, not on the
+// wording of Jira's messages, which no document fixes.
+func allKeysUnknown(res Result, recs []sentRecord) bool {
+	if res.Accepted > 0 || len(res.Rejected) == 0 || len(recs) == 0 {
+		return false
+	}
+	unknown := map[string]bool{}
+	for _, k := range res.UnknownIssueKeys {
+		unknown[strings.ToUpper(k)] = true
+	}
+	for _, a := range res.UnknownAssociations {
+		if a.AssociationType == AssocIssues || a.AssociationType == "issueKeys" {
+			for _, k := range a.Values {
+				unknown[strings.ToUpper(k)] = true
+			}
+		}
+	}
+	for _, r := range recs {
+		if r.others || len(r.keys) == 0 {
+			return false
+		}
+		for _, k := range r.keys {
+			if !unknown[strings.ToUpper(k)] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
 // decodeResult reads Jira's 202 answer to a submission of api ("builds" or
-// "deployments"). An empty answer is an accepted submission (Jira works
-// asynchronously); anything but a JSON object is an error.
-func decodeResult(api string, raw []byte) (Result, error) {
+// "deployments"). An empty answer decodes to nothing (submit decides whether
+// it is an answer at all); anything but a JSON object is an error. The
+// rejections' messages pass through r before they are cut to length.
+func decodeResult(api string, raw []byte, r redactor) (Result, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
 		return Result{}, nil
@@ -228,25 +361,25 @@ func decodeResult(api string, raw []byte) (Result, error) {
 		if err := json.Unmarshal(raw, &out); err != nil {
 			return Result{}, fmt.Errorf("unreadable answer: %w", err)
 		}
-		return Result{Accepted: len(out.AcceptedBuilds), Rejected: cleanRejected(out.RejectedBuilds),
+		return Result{Accepted: len(out.AcceptedBuilds), Rejected: cleanRejected(out.RejectedBuilds, r),
 			UnknownIssueKeys: out.UnknownIssueKeys}, nil
 	}
 	var out deploymentsResponse
 	if err := json.Unmarshal(raw, &out); err != nil {
 		return Result{}, fmt.Errorf("unreadable answer: %w", err)
 	}
-	return Result{Accepted: len(out.AcceptedDeployments), Rejected: cleanRejected(out.RejectedDeployments),
+	return Result{Accepted: len(out.AcceptedDeployments), Rejected: cleanRejected(out.RejectedDeployments, r),
 		UnknownIssueKeys: out.UnknownIssueKeys, UnknownAssociations: out.UnknownAssociations}, nil
 }
 
-// cleanRejected makes each rejection's messages one line each; a rejection
-// without messages gets one.
-func cleanRejected(rs []Rejected) []Rejected {
+// cleanRejected makes each rejection's messages one line each, redacted
+// before they are cut; a rejection without messages gets one.
+func cleanRejected(rs []Rejected, r redactor) []Rejected {
 	for i := range rs {
 		var errs []ErrorMessage
 		for _, m := range rs[i].Errors {
-			if msg := clip(oneLine(m.Message)); msg != "" {
-				errs = append(errs, ErrorMessage{Message: msg, ErrorTraceID: m.ErrorTraceID})
+			if msg := clip(oneLine(r.apply(m.Message))); msg != "" {
+				errs = append(errs, ErrorMessage{Message: msg, ErrorTraceID: r.apply(m.ErrorTraceID)})
 			}
 		}
 		if len(errs) == 0 {
@@ -265,18 +398,26 @@ func (c *Client) GatingStatus(ctx context.Context, pipelineID, environmentID str
 		return out, err
 	}
 	u := fmt.Sprintf("%s/jira/deployments/0.1/cloud/%s/pipelines/%s/environments/%s/deployments/%d/gating-status",
-		strings.TrimRight(c.cfg.APIURL, "/"), url.PathEscape(cloud), url.PathEscape(pipelineID), url.PathEscape(environmentID), seq)
-	err = c.do(ctx, OpGatingStatus, http.MethodGet, u, nil, true, &out)
+		strings.TrimRight(c.cfg.APIURL, "/"), cloud, url.PathEscape(pipelineID), url.PathEscape(environmentID), seq)
+	err = c.do(ctx, OpGatingStatus, http.MethodGet, u, nil, true, http.StatusOK, &out)
 	return out, err
 }
 
-// do sends one request (retried by the client's transport) and decodes a 2xx
-// JSON answer into out. Its errors are *Error, with no secret in them.
-func (c *Client) do(ctx context.Context, op, method, u string, body []byte, auth bool, out any) error {
-	return redactError(c.send(withOp(ctx, op), op, method, u, body, auth, out), c.redact)
+// do sends one request (tried again by the client's transport) and decodes
+// its JSON answer into out. Its errors are *Error, with no secret in them.
+func (c *Client) do(ctx context.Context, op, method, u string, body []byte, auth bool, want int, out any) error {
+	return redactError(c.send(ctx, op, method, u, body, auth, want, out), c.redact)
 }
 
-func (c *Client) send(ctx context.Context, op, method, u string, body []byte, auth bool, out any) error {
+// send sends one request; the answer must have the status want. Nothing is
+// sent once the client's life has ended.
+func (c *Client) send(ctx context.Context, op, method, u string, body []byte, auth bool, want int, out any) error {
+	ctx, cancel := context.WithCancelCause(context.WithValue(withOp(ctx, op), lifeKey{}, c.life))
+	defer cancel(nil)
+	defer context.AfterFunc(c.life, func() { cancel(c.life.Err()) })()
+	if err := alive(ctx); err != nil {
+		return transportError(op, err, c.redact)
+	}
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
@@ -285,7 +426,7 @@ func (c *Client) send(ctx context.Context, op, method, u string, body []byte, au
 	if err != nil {
 		return &Error{Op: op, Err: err}
 	}
-	// Let a retrying transport re-send the identical body.
+	// Let the retrying transport re-send the identical body.
 	if body != nil {
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		req.Header.Set("Content-Type", "application/json")
@@ -297,9 +438,13 @@ func (c *Client) send(ctx context.Context, op, method, u string, body []byte, au
 	if auth {
 		tok, err := c.tokens.Token(ctx)
 		if err != nil {
-			return tokenError(err, c.redact)
+			return err
 		}
 		tok.SetAuthHeader(req)
+		// The token request took time: check the client again.
+		if err := alive(ctx); err != nil {
+			return transportError(op, err, c.redact)
+		}
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -312,8 +457,13 @@ func (c *Client) send(ctx context.Context, op, method, u string, body []byte, au
 		e.Status = resp.StatusCode
 		return e
 	}
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return httpError(op, resp.StatusCode, redactor(c.redact).bytes(raw))
+	switch {
+	case resp.StatusCode == want:
+	case resp.StatusCode >= 200 && resp.StatusCode <= 299:
+		return &Error{Op: op, Status: resp.StatusCode, Detail: fmt.Sprintf("Jira answers this request with %d, so the answer is not Jira's", want),
+			Hint: notJira(op)}
+	default:
+		return httpError(op, resp.StatusCode, raw, c.redact)
 	}
 	if out != nil && len(bytes.TrimSpace(raw)) > 0 {
 		if err := json.Unmarshal(raw, out); err != nil {
@@ -323,17 +473,26 @@ func (c *Client) send(ctx context.Context, op, method, u string, body []byte, au
 	return nil
 }
 
-// tokenError turns x/oauth2's errors into an *Error: the endpoint's answer
-// (a RetrieveError, whose body is parsed, never printed whole), or what the
-// transport gave up on.
-func tokenError(err error, r redactor) error {
-	var re *oauth2.RetrieveError
-	if errors.As(err, &re) && re.Response != nil {
-		return httpError(OpToken, re.Response.StatusCode, r.bytes(re.Body))
+// opKey carries the name of the request (OpToken, ...) to the transport and
+// the redirect policy; lifeKey carries the client's life, which the loop
+// checks before every try.
+type (
+	opKey   struct{}
+	lifeKey struct{}
+)
+
+func withOp(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, opKey{}, op)
+}
+
+func opOf(ctx context.Context) string { op, _ := ctx.Value(opKey{}).(string); return op }
+
+// alive is the error of ctx or of the client's life it carries. The life is
+// looked at itself: the cancellation context.AfterFunc passes on to ctx runs
+// in a goroutine of its own, so ctx alone may not show it yet.
+func alive(ctx context.Context) error {
+	if life, _ := ctx.Value(lifeKey{}).(context.Context); life != nil && life.Err() != nil {
+		return life.Err()
 	}
-	var je *Error
-	if errors.As(err, &je) {
-		return je
-	}
-	return transportError(OpToken, err, r)
+	return ctx.Err()
 }

@@ -89,10 +89,15 @@ func (c *Client) SubmitDevInfo(ctx context.Context, body devinfo.Request) (DevIn
 	}
 	u := fmt.Sprintf("%s/jira/devinfo/0.1/cloud/%s/bulk", strings.TrimRight(c.cfg.APIURL, "/"), url.PathEscape(c.cloudID))
 	var raw json.RawMessage
-	if err := c.do(ctx, OpSubmitDevInfo, http.MethodPost, u, b, true, &raw); err != nil {
+	if err := c.do(ctx, OpSubmitDevInfo, http.MethodPost, u, b, true, http.StatusAccepted, &raw); err != nil {
 		return DevInfoResult{}, devinfoHint(err)
 	}
-	res, err := decodeDevInfoResult(redactor(c.redact).bytes(raw))
+	if !isAnswer("devinfo", raw) {
+		return DevInfoResult{}, &Error{Op: OpSubmitDevInfo, Status: http.StatusAccepted,
+			Detail: "the answer names no accepted or failed development information, so it is not Jira's",
+			Hint:   notJira(OpSubmitDevInfo)}
+	}
+	res, err := decodeDevInfoResult([]byte(c.redact(string(raw))))
 	if err != nil {
 		return DevInfoResult{}, redactError(&Error{Op: OpSubmitDevInfo, Status: http.StatusAccepted, Err: err}, c.redact)
 	}
@@ -117,7 +122,7 @@ func (c *Client) DeleteBranch(ctx context.Context, repositoryID, branchID string
 	if updateSequenceID > 0 {
 		u += "?" + url.Values{"_updateSequenceId": {strconv.FormatInt(updateSequenceID, 10)}}.Encode()
 	}
-	return devinfoHint(c.do(ctx, OpDeleteBranch, http.MethodDelete, u, nil, true, nil))
+	return devinfoHint(c.do(ctx, OpDeleteBranch, http.MethodDelete, u, nil, true, http.StatusAccepted, nil))
 }
 
 // devinfoHint gives a devinfo error the hints that differ from builds':
@@ -192,7 +197,7 @@ func decodeDevInfoResult(raw []byte) (DevInfoResult, error) {
 			res.FailedMore++
 			return
 		}
-		f.Messages = cleanMessages(messageTexts(msgs))
+		f.Messages = cleanMessages(messageTexts(msgs), nil) // raw was redacted before decoding
 		if len(f.Messages) == 0 {
 			f.Messages = []string{"refused without a reason"}
 		}

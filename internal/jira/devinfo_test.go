@@ -149,10 +149,13 @@ func TestSubmitDevInfoAnswers(t *testing.T) {
 		resp fakejira.Response
 		want string // "" for success
 	}{
-		{"empty 202", fakejira.Response{Status: http.StatusAccepted}, ""},
+		// Success is a 202 whose body is the API's answer (issue 9): an
+		// empty or foreign body is not Jira's.
+		{"empty 202", fakejira.Response{Status: http.StatusAccepted}, "so it is not Jira's"},
+		{"202 with {}", fakejira.JSONResponse(http.StatusAccepted, `{}`), "so it is not Jira's"},
 		{"repository failure", fakejira.JSONResponse(http.StatusAccepted,
 			`{"failedDevinfoEntities":{"r1":{"errorMessages":[{"message":"repo bad"}]}}}`), ""},
-		{"not an object", fakejira.JSONResponse(http.StatusAccepted, `[1]`), "unreadable answer"},
+		{"not an object", fakejira.JSONResponse(http.StatusAccepted, `[1]`), "so it is not Jira's"},
 		{"400", fakejira.JSONResponse(http.StatusBadRequest, `{"errorMessages":[{"message":"commits[0].id is invalid"}]}`), "commits[0].id is invalid"},
 		{"413", fakejira.JSONResponse(http.StatusRequestEntityTooLarge, `{"errorMessages":[{"message":"Data is too large"}]}`), "send fewer commits"},
 	} {

@@ -1,14 +1,20 @@
 package jira
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
+	"net/url"
 	"os"
+	"regexp"
 	"slices"
 	"sort"
 	"strings"
@@ -74,15 +80,16 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
-// httpError builds the Error for an HTTP answer outside 2xx.
-func httpError(op string, status int, body []byte) *Error {
-	return &Error{Op: op, Status: status, Messages: ParseErrorBody(body), Hint: hint(op, status)}
+// httpError builds the Error for an HTTP answer outside 2xx; its messages
+// pass through r before they are cut to length.
+func httpError(op string, status int, body []byte, r redactor) *Error {
+	return &Error{Op: op, Status: status, Messages: parseErrorBody(body, r), Hint: hint(op, status)}
 }
 
 // transportError builds the Error for a request that got no usable answer:
 // the retrying transport gave up (RetryError), a redirect was refused, or
-// the body could not be read. The last answer's body passes through r
-// before it is parsed (so that no message is cut in the middle of a
+// the body could not be read. The last answer's messages pass through r
+// before they are cut (so that no message is cut in the middle of a
 // secret).
 func transportError(op string, err error, r redactor) *Error {
 	var re *RetryError
@@ -90,7 +97,7 @@ func transportError(op string, err error, r redactor) *Error {
 		e := &Error{Op: op, Attempts: re.Attempts, Elapsed: re.Elapsed, Err: re}
 		if re.Status != 0 {
 			e.Status = re.Status
-			e.Messages = ParseErrorBody(r.bytes(re.Body))
+			e.Messages = parseErrorBody(re.Body, r)
 			e.Hint = hint(op, re.Status)
 		} else {
 			e.Detail = netDetail(re.Err)
@@ -109,7 +116,11 @@ func transportError(op string, err error, r redactor) *Error {
 // object of field: message, or an array of {message}), an OAuth error
 // object, a problem+json object, or plain text. Messages are made one line
 // each, at most 500 characters, at most 20 of them, duplicates dropped.
-func ParseErrorBody(body []byte) []string {
+func ParseErrorBody(body []byte) []string { return parseErrorBody(body, nil) }
+
+// parseErrorBody is ParseErrorBody with each message passed through r
+// before it is cut to length, so that no secret is cut in two and missed.
+func parseErrorBody(body []byte, r redactor) []string {
 	s := strings.TrimSpace(string(body))
 	if s == "" {
 		return nil
@@ -117,14 +128,25 @@ func ParseErrorBody(body []byte) []string {
 	var out []string
 	var v any
 	if json.Unmarshal(body, &v) == nil {
-		out = cleanMessages(messagesOf(v, 0))
+		out = cleanMessages(messagesOf(v, 0), r)
+		if len(out) == 0 {
+			// JSON without messages is shown whole, re-encoded: a string
+			// escaped in an unusual way (\u0074ok...) is plain again, for
+			// the redaction.
+			var b bytes.Buffer
+			enc := json.NewEncoder(&b)
+			enc.SetEscapeHTML(false)
+			if enc.Encode(v) == nil {
+				s = strings.TrimSpace(b.String())
+			}
+		}
 	}
 	if len(out) == 0 {
 		switch {
 		case strings.HasPrefix(s, "<"):
 			out = []string{"an HTML page instead of Jira's JSON answer"}
 		default:
-			out = cleanMessages([]string{s})
+			out = cleanMessages([]string{s}, r)
 		}
 	}
 	if len(out) == 0 {
@@ -195,10 +217,10 @@ const (
 	maxMessageLen = 500
 )
 
-func cleanMessages(in []string) []string {
+func cleanMessages(in []string, r redactor) []string {
 	var out []string
 	for _, m := range in {
-		m = clip(oneLine(m))
+		m = clip(oneLine(r.apply(m)))
 		if m == "" || slices.Contains(out, m) {
 			continue
 		}
@@ -272,6 +294,14 @@ func hint(op string, status int) string {
 		return "Jira answered with a redirect this step does not follow: check " + setting(op)
 	}
 	return ""
+}
+
+// notJira says what to check when an answer is not the API's.
+func notJira(op string) string {
+	if op == OpTenantInfo {
+		return "Check site: it must be your Jira Cloud site, such as https://acme.atlassian.net"
+	}
+	return "Check api_url: it must be Atlassian's API, https://api.atlassian.com"
 }
 
 // netDetail says what went wrong when a request got no answer, in words, and
@@ -364,6 +394,8 @@ func netHint(op string, err error) string {
 	)
 	var px *ProxyError
 	switch {
+	case errors.As(err, &pe) && pe.Hint != "":
+		return "Check " + s + ": " + pe.Hint
 	case errors.As(err, &pe):
 		return "Check " + s + ": it must be an https URL"
 	case errors.As(err, &px):
@@ -383,12 +415,75 @@ func netHint(op string, err error) string {
 // redactor replaces secrets in error messages.
 type redactor func(string) string
 
-// bytes redacts a body; a nil redactor leaves it as it is.
-func (r redactor) bytes(b []byte) []byte {
+// apply redacts s; a nil redactor leaves it as it is.
+func (r redactor) apply(s string) string {
 	if r == nil {
-		return b
+		return s
 	}
-	return []byte(r(string(b)))
+	return r(s)
+}
+
+// minSecretLen is the shortest secret redacted: shorter ones would blank
+// out ordinary words.
+const minSecretLen = 4
+
+// secretForms lists the forms a secret takes in what a server may echo,
+// longest first: as it is, URL-encoded (query and path style, with upper
+// and lower case hex), JSON-escaped (with and without HTML escaping, with
+// "\/" for "/"), and base64 (standard and URL alphabets, at each of the three
+// alignments it can have inside a longer encoded text, such as a Basic
+// header or an encoded body: the characters that also depend on
+// neighbouring bytes are left out).
+func secretForms(secret string) []string {
+	if len(secret) < minSecretLen {
+		return nil
+	}
+	forms := []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}
+	for _, f := range forms[1:] {
+		forms = append(forms, percentLower.ReplaceAllStringFunc(f, strings.ToLower))
+	}
+	for _, html := range []bool{true, false} {
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(html)
+		_ = enc.Encode(secret)
+		j := strings.TrimSuffix(strings.TrimSpace(b.String()), `"`)[1:]
+		forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`))
+	}
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
+		for shift := range 3 {
+			e := enc.EncodeToString(append(make([]byte, shift), secret...))
+			e = strings.TrimRight(e, "=")
+			// Drop the leading characters that hold padding bits, and the
+			// last one when it holds bits of what follows.
+			e = e[[]int{0, 2, 3}[shift]:]
+			if (shift+len(secret))%3 != 0 {
+				e = e[:len(e)-1]
+			}
+			if len(e) >= 2*minSecretLen {
+				forms = append(forms, e)
+			}
+		}
+	}
+	slices.SortFunc(forms, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(b) - len(a)
+		}
+		return strings.Compare(a, b)
+	})
+	return slices.Compact(forms)
+}
+
+var percentLower = regexp.MustCompile(`%[0-9A-F]{2}`)
+
+// replaceForms replaces every form in s with ***.
+func replaceForms(s string, forms []string) string {
+	for _, f := range forms {
+		if f != "" {
+			s = strings.ReplaceAll(s, f, "***")
+		}
+	}
+	return s
 }
 
 // redactError returns err with every secret replaced by *** in what it
@@ -427,3 +522,97 @@ type redactedError struct {
 
 func (e *redactedError) Error() string { return e.msg }
 func (e *redactedError) Unwrap() error { return e.err }
+
+// RetryError is a request that failed for good at the transport: no answer
+// (a network error, the deadline, the client's end), or a transient answer
+// (429, 5xx) still there when the tries or the time ran out.
+type RetryError struct {
+	Attempts int
+	Elapsed  time.Duration
+	// Status, Header and Body are the last answer's, when the last try got
+	// one (Body at most 1 MiB).
+	Status int
+	Header http.Header
+	Body   []byte
+	// Err is the last try's error, when it got no answer.
+	Err error
+	// Stop says why no further try was made; "" when the failure was not
+	// worth another try.
+	Stop string
+	// RetryAfter is the wait Jira asked for last, if it did.
+	RetryAfter time.Duration
+}
+
+func (e *RetryError) Error() string {
+	var b strings.Builder
+	if e.Status != 0 {
+		fmt.Fprintf(&b, "HTTP %d", e.Status)
+	} else if e.Err != nil {
+		b.WriteString(e.Err.Error())
+	}
+	if e.Attempts > 1 {
+		fmt.Fprintf(&b, " (%s)", e.Tries())
+	}
+	if e.Stop != "" {
+		b.WriteString("; " + e.Stop)
+	}
+	return b.String()
+}
+
+func (e *RetryError) Unwrap() error { return e.Err }
+
+// Tries describes how many tries took how long: "4 tries over 12.5s".
+func (e *RetryError) Tries() string {
+	return fmt.Sprintf("%d tries over %s", e.Attempts, roundDuration(e.Elapsed))
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d >= 10*time.Second:
+		return d.Round(time.Second)
+	case d >= time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d >= time.Millisecond:
+		return d.Round(time.Millisecond)
+	}
+	return d
+}
+
+// PolicyError is a request this client refuses to send: plain http to a host
+// that is not loopback, a redirect it does not follow. Hint, when set, says
+// what the setting must be instead.
+type PolicyError struct{ Msg, Hint string }
+
+func (e *PolicyError) Error() string { return e.Msg }
+
+// retryableError reports whether a try that got no answer is worth another:
+// not when the name does not resolve, the peer's certificate is not trusted
+// or it does not speak TLS, a proxy refused for good, or this client refused
+// the request itself.
+func retryableError(err error) bool {
+	var (
+		dns *net.DNSError
+		px  *ProxyError
+		pe  *PolicyError
+	)
+	switch {
+	case errors.As(err, &dns):
+		return !dns.IsNotFound
+	case errors.As(err, &px):
+		return retryableStatus(px.Status)
+	}
+	return !isCertError(err) && !isNotTLS(err) && !errors.As(err, &pe)
+}
+
+func isCertError(err error) bool {
+	var (
+		cv  *tls.CertificateVerificationError
+		ua  x509.UnknownAuthorityError
+		he  x509.HostnameError
+		ci  x509.CertificateInvalidError
+		ca  x509.ConstraintViolationError
+		uce x509.UnhandledCriticalExtension
+	)
+	return errors.As(err, &cv) || errors.As(err, &ua) || errors.As(err, &he) || errors.As(err, &ci) ||
+		errors.As(err, &ca) || errors.As(err, &uce)
+}

@@ -59,57 +59,63 @@ func TestParseErrorBody(t *testing.T) {
 }
 
 func TestDecodeResult(t *testing.T) {
-	res, err := decodeResult("builds", []byte(`{"acceptedBuilds":[{"pipelineId":"p","buildNumber":1}],"rejectedBuilds":[],"unknownIssueKeys":["X-1"]}`))
+	res, err := decodeResult("builds", []byte(`{"acceptedBuilds":[{"pipelineId":"p","buildNumber":1}],"rejectedBuilds":[],"unknownIssueKeys":["X-1"]}`), nil)
 	if err != nil || res.Accepted != 1 || !reflect.DeepEqual(res.UnknownIssueKeys, []string{"X-1"}) {
 		t.Errorf("builds: %+v, %v", res, err)
 	}
 	res, err = decodeResult("deployments", []byte(`{"acceptedDeployments":[],"rejectedDeployments":[{"key":{"pipelineId":"p"},"errors":[{"message":"bad\nstate"},{"message":""}]},{"key":null,"errors":null}],`+
-		`"unknownAssociations":[{"associationType":"serviceIdOrKeys","values":["svc"]}]}`))
+		`"unknownAssociations":[{"associationType":"serviceIdOrKeys","values":["svc"]}]}`), nil)
 	if err != nil || len(res.Rejected) != 2 || res.Rejected[0].Errors[0].Message != "bad state" || len(res.Rejected[0].Errors) != 1 ||
 		res.Rejected[1].Errors[0].Message != "rejected without a reason" || len(res.UnknownAssociations) != 1 {
 		t.Errorf("deployments: %+v, %v", res, err)
 	}
 	for _, ok := range []string{"", "  ", "null", "{}"} {
-		if res, err := decodeResult("builds", []byte(ok)); err != nil || res.Accepted != 0 {
+		if res, err := decodeResult("builds", []byte(ok), nil); err != nil || res.Accepted != 0 {
 			t.Errorf("%q: %+v, %v", ok, res, err)
 		}
 	}
 	for _, bad := range []string{"[]", `"x"`, "<html>", `{"acceptedBuilds":"no"}`, `{"acceptedBuilds":[`} {
-		if _, err := decodeResult("builds", []byte(bad)); err == nil || !strings.HasPrefix(err.Error(), "unreadable answer") {
+		if _, err := decodeResult("builds", []byte(bad), nil); err == nil || !strings.HasPrefix(err.Error(), "unreadable answer") {
 			t.Errorf("%q: err %v", bad, err)
 		}
 	}
 }
 
+// Retry-After asks for a wait only when it is longer than zero: 0, " 0 ",
+// negative values, past dates and junk ask for nothing (the backoff
+// decides).
 func TestRetryAfterHeader(t *testing.T) {
 	now := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	tests := []struct {
 		v    string
 		want time.Duration
-		ok   bool
 	}{
-		{"", 0, false},
-		{"1", time.Second, true},
-		{" 120 ", 2 * time.Minute, true},
-		{"0", 0, true},
-		{"-3", 0, false},
-		{"soon", 0, false},
-		{"99999999999999999999", 0, false},
-		{"9223372036854775807", time.Duration(1<<63-1) / time.Second * time.Second, true},
-		{"Sun, 29 Nov 2026 12:00:30 GMT", 30 * time.Second, true}, // RFC 1123
-		{"Sunday, 29-Nov-26 12:01:00 GMT", time.Minute, true},     // RFC 850
-		{"Sun Nov 29 12:00:05 2026", 5 * time.Second, true},       // ANSI C
-		{"Sun, 29 Nov 2026 11:00:00 GMT", 0, true},                // past
+		{"", 0},
+		{"1", time.Second},
+		{" 120 ", 2 * time.Minute},
+		{"0", 0},
+		{" 0 ", 0},
+		{"-3", 0},
+		{"soon", 0},
+		{"99999999999999999999", 0},
+		{"9223372036854775807", (1 << 32) * time.Second},
+		{"Sun, 29 Nov 2026 12:00:30 GMT", 30 * time.Second}, // RFC 1123
+		{"Sunday, 29-Nov-26 12:01:00 GMT", time.Minute},     // RFC 850
+		{"Sun Nov 29 12:00:05 2026", 5 * time.Second},       // ANSI C
+		{"Sun, 29 Nov 2026 11:00:00 GMT", 0},                // past
+		{"Sun, 29 Nov 2026 12:00:00 GMT", 0},                // now
 	}
 	for _, tt := range tests {
-		h := http.Header{}
+		resp := &http.Response{Header: http.Header{}}
 		if tt.v != "" {
-			h.Set("Retry-After", tt.v)
+			resp.Header.Set("Retry-After", tt.v)
 		}
-		got, ok := retryAfter(h, now)
-		if got != tt.want || ok != tt.ok {
-			t.Errorf("Retry-After %q = %v, %v; want %v, %v", tt.v, got, ok, tt.want, tt.ok)
+		if got := retryAfter(resp, now); got != tt.want {
+			t.Errorf("Retry-After %q = %v; want %v", tt.v, got, tt.want)
 		}
+	}
+	if retryAfter(nil, now) != 0 {
+		t.Error("no answer asked for a wait")
 	}
 }
 
@@ -132,14 +138,14 @@ func TestBackoffBounds(t *testing.T) {
 // The default transport takes its proxy from the environment.
 func TestDefaultProxyIsFromEnvironment(t *testing.T) {
 	rt := NewHTTPClient().Transport.(*retryTransport)
-	base := rt.inner.Transport.(*http.Transport)
+	base := rt.base.(*http.Transport)
 	if reflect.ValueOf(base.Proxy).Pointer() != reflect.ValueOf(http.ProxyFromEnvironment).Pointer() {
 		t.Error("the proxy is not http.ProxyFromEnvironment")
 	}
 	if base.TLSClientConfig.MinVersion < 0x0303 {
 		t.Error("TLS below 1.2 allowed")
 	}
-	if rt.policy.Attempts != 0 || rt.policy.Base != time.Second || rt.log != nil {
+	if rt.policy.Attempts != DefaultAttempts || rt.policy.Base != time.Second || rt.log != nil {
 		t.Errorf("policy %+v", rt.policy)
 	}
 }

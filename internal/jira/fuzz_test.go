@@ -28,6 +28,9 @@ func FuzzParseErrorBody(f *testing.F) {
 		`[[[[[[["nested"]]]]]]]`,
 		"\xff\xfe\xfd",
 		`{"message":"client_secret=s3cret-canary"}`,
+		`{"message":"client_secret=s3cret%2Bcanary%2Fx"}`,
+		`{"message":"` + strings.Repeat("x", 495) + ` s3cret\u002bcanary/x"}`,
+		`{"m":"czNjcmV0K2NhbmFyeS94"}`,
 	} {
 		f.Add([]byte(s))
 	}
@@ -57,13 +60,20 @@ func FuzzParseErrorBody(f *testing.F) {
 			}
 			seen[m] = true
 		}
-		// The client's error never repeats the secret, nor a part of it
-		// cut at the end of a long message, whatever the body.
-		const secret = "s3cret-canary"
-		r := redactor(func(s string) string { return strings.ReplaceAll(s, secret, "***") })
-		e := redactError(httpError(OpSubmitBuilds, 400, r.bytes(body)), r)
-		if strings.Contains(e.Error(), secret) || strings.Contains(e.Error(), secret[:6]+"...") {
-			t.Fatalf("secret in %q", e.Error())
+		// The client's error never repeats the secret in any form it
+		// redacts, nor a part of it cut at the end of a long message,
+		// whatever the body.
+		const secret = "s3cret+canary/x"
+		forms := secretForms(secret)
+		r := redactor(func(s string) string { return replaceForms(s, forms) })
+		e := redactError(httpError(OpSubmitBuilds, 400, body, r), r)
+		for _, f := range forms {
+			if strings.Contains(e.Error(), f) {
+				t.Fatalf("%q in %q", f, e.Error())
+			}
+		}
+		if strings.Contains(e.Error(), secret[:6]+"...") {
+			t.Fatalf("secret cut in %q", e.Error())
 		}
 	})
 }
@@ -84,7 +94,7 @@ func FuzzDecodeResult(f *testing.F) {
 		f.Add("deployments", []byte(s))
 	}
 	f.Fuzz(func(t *testing.T, api string, raw []byte) {
-		res, err := decodeResult(api, raw)
+		res, err := decodeResult(api, raw, nil)
 		if err != nil {
 			if !strings.HasPrefix(err.Error(), "unreadable answer") {
 				t.Fatalf("error %q", err)

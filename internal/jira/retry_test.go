@@ -92,12 +92,13 @@ func assertNoSecret(t *testing.T, what string, texts ...string) {
 	}
 }
 
-// The case: 503, then 429 with Retry-After: 1, then 202. The three
-// bodies are the same bytes, and the second wait is the one Jira asked for.
+// The case: 503, then 429 with Retry-After: 5, then 202. The three
+// bodies are the same bytes, and the second wait is the one Jira asked for
+// (longer than the backoff's).
 func TestSubmitSurvives503Then429ThenSucceeds(t *testing.T) {
 	e := retrying(t, fakejira.DefaultCloudID, fakejira.WithScript(fakejira.EndpointBuilds,
 		fakejira.ErrorResponse(http.StatusServiceUnavailable, "Service is unavailable due to maintenance"),
-		fakejira.RetryAfter(http.StatusTooManyRequests, 1)))
+		fakejira.RetryAfter(http.StatusTooManyRequests, 5)))
 	res, err := e.c.SubmitBuilds(context.Background(), oneBuild())
 	if err != nil || res.Accepted != 1 {
 		t.Fatalf("result %+v, %v", res, err)
@@ -131,12 +132,12 @@ func TestSubmitSurvives503Then429ThenSucceeds(t *testing.T) {
 	if w[0] < 500*time.Millisecond || w[0] > time.Second {
 		t.Errorf("first wait %v, want within [0.5s, 1s]", w[0])
 	}
-	if w[1] != time.Second {
-		t.Errorf("wait after Retry-After: 1 was %v, want 1s", w[1])
+	if w[1] != 5*time.Second {
+		t.Errorf("wait after Retry-After: 5 was %v, want 5s", w[1])
 	}
 	log := e.log.all()
-	for _, want := range []string{"build submission: HTTP 503; trying again in", "(try 2 of at most 8)",
-		"build submission: HTTP 429; trying again in 1s (as Retry-After asks) (try 3 of at most 8)"} {
+	for _, want := range []string{"build submission: HTTP 503; trying again in", "(try 2 of at most 5)",
+		"build submission: HTTP 429; trying again in 5s (as Retry-After asks) (try 3 of at most 5)"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("log lacks %q:\n%s", want, log)
 		}

@@ -58,10 +58,10 @@ func WithTransport(tune func(*http.Transport)) Option {
 
 // NewHTTPClient returns the client for talking to Jira: TLS only (plain http
 // to loopback hosts only, for tests and local fakes), proxies from
-// HTTPS_PROXY and NO_PROXY, every request retried by go-retryablehttp under
-// the Retry policy and its context's deadline, redirects followed only
-// without a downgrade to http and without the Authorization header to
-// another host.
+// HTTPS_PROXY and NO_PROXY, every request tried again under the Retry
+// policy and its context's deadline (see Retry), and redirects followed only
+// by the tenant_info lookup, within its host (see checkRedirect; a Client
+// applies that policy to any http.Client it is given).
 func NewHTTPClient(opts ...Option) *http.Client {
 	o := options{proxy: http.ProxyFromEnvironment, attemptTimeout: 30 * time.Second}
 	for _, opt := range opts {
@@ -89,13 +89,8 @@ func NewHTTPClient(opts ...Option) *http.Client {
 	for _, tune := range o.tune {
 		tune(base)
 	}
-	inner := &http.Client{
-		Transport: base,
-		// The outer client follows redirects, each one checked.
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-	}
 	return &http.Client{
-		Transport:     &retryTransport{inner: inner, policy: o.retry.withDefaults(), log: o.log},
+		Transport:     &retryTransport{base: base, policy: o.retry.withDefaults(), log: o.log},
 		CheckRedirect: checkRedirect,
 	}
 }
@@ -113,20 +108,29 @@ func checkScheme(u *url.URL) error {
 	return &PolicyError{Msg: fmt.Sprintf("refused to send a request with scheme %q to %s: only https is used", u.Scheme, u.Host)}
 }
 
-// checkRedirect follows at most 10 redirects, never from https to http, and
-// drops the Authorization header when the redirect leaves the original host
-// (Go already drops it for another domain, but keeps it for a subdomain or
-// another port of the same host).
+const siteHint = "it must be your Jira Cloud site's own address (such as https://acme.atlassian.net), which answers without sending elsewhere"
+
+// maxRedirects bounds the redirects of the tenant_info lookup.
+const maxRedirects = 5
+
+// checkRedirect is the redirect policy of every request. The token request
+// and the API calls never follow one: a redirect would carry the client
+// secret or the token elsewhere, or turn a POST into a GET whose answer looks
+// like a success; the 3xx itself is the answer, and a failure. Only the
+// tenant_info GET (no credential in it) follows a redirect, within the same
+// scheme and host, at most maxRedirects times.
 func checkRedirect(req *http.Request, via []*http.Request) error {
-	if len(via) >= 10 {
-		return &PolicyError{Msg: "stopped after 10 redirects"}
+	first := via[0]
+	if opOf(first.Context()) != OpTenantInfo || first.Method != http.MethodGet {
+		return http.ErrUseLastResponse
 	}
-	prev := via[len(via)-1]
-	if prev.URL.Scheme == "https" && req.URL.Scheme != "https" {
-		return &PolicyError{Msg: fmt.Sprintf("refused a redirect from https to %s://%s", req.URL.Scheme, req.URL.Host)}
-	}
-	if !strings.EqualFold(req.URL.Host, via[0].URL.Host) {
-		req.Header.Del("Authorization")
+	switch {
+	case len(via) >= maxRedirects:
+		return &PolicyError{Msg: fmt.Sprintf("stopped after %d redirects", maxRedirects), Hint: siteHint}
+	case req.URL.Scheme != first.URL.Scheme:
+		return &PolicyError{Msg: fmt.Sprintf("refused a redirect from %s to %s://%s", first.URL.Scheme, req.URL.Scheme, req.URL.Host), Hint: siteHint}
+	case !strings.EqualFold(req.URL.Host, first.URL.Host):
+		return &PolicyError{Msg: fmt.Sprintf("refused a redirect from %s to another host, %s", first.URL.Host, req.URL.Host), Hint: siteHint}
 	}
 	return nil
 }

@@ -70,7 +70,7 @@ func TestTLSFailure(t *testing.T) {
 	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		requests.Add(1)
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"cloudId":"c-1"}`))
+		_, _ = w.Write([]byte(`{"cloudId":"` + fakejira.DefaultCloudID + `"}`))
 	}))
 	srv.Config.ConnState = func(_ net.Conn, st http.ConnState) {
 		if st == http.StateNew {
@@ -100,7 +100,7 @@ func TestTLSFailure(t *testing.T) {
 	pool := x509.NewCertPool()
 	pool.AddCert(srv.Certificate())
 	c = clientFor(srv.URL, jira.NewHTTPClient(jira.WithRootCAs(pool)))
-	if id, err := c.CloudID(context.Background()); err != nil || id != "c-1" {
+	if id, err := c.CloudID(context.Background()); err != nil || id != fakejira.DefaultCloudID {
 		t.Fatalf("trusted: %q, %v", id, err)
 	}
 }
@@ -166,7 +166,7 @@ func newRecorder(t *testing.T, tls bool, redirect func(r *http.Request) string) 
 			}
 		}
 		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"cloudId":"c-1"}`))
+		_, _ = w.Write([]byte(`{"cloudId":"` + fakejira.DefaultCloudID + `"}`))
 	})
 	if tls {
 		rec.Server = httptest.NewTLSServer(h)
@@ -193,56 +193,63 @@ func getWithAuth(hc *http.Client, u string) (*http.Response, error) {
 	return resp, err
 }
 
-// A redirect to another host (here: another port of the same address, which
-// Go's own client would trust) does not carry the Authorization header; a
-// redirect within the host does.
-func TestRedirectDropsAuthorizationOffHost(t *testing.T) {
+// The tenant_info lookup follows a redirect within its host; a redirect to
+// another host (here: another port of the same address, which Go's own
+// client would follow) or to another name of it is refused, and nothing
+// reaches the other host.
+func TestTenantInfoRedirectsStayOnTheHost(t *testing.T) {
 	other := newRecorder(t, false, nil)
+	otherURL, _ := url.Parse(other.URL)
 	first := newRecorder(t, false, func(r *http.Request) string {
 		switch r.URL.Path {
-		case "/away":
-			return other.URL + "/landed"
-		case "/here":
-			return "/landed"
+		case "/away/_edge/tenant_info":
+			return other.URL + "/_edge/tenant_info"
+		case "/name/_edge/tenant_info":
+			return "http://localhost:" + otherURL.Port() + "/_edge/tenant_info"
+		case "/here/_edge/tenant_info":
+			return "/_edge/tenant_info"
 		}
 		return ""
 	})
 	hc := jira.NewHTTPClient()
-	if _, err := getWithAuth(hc, first.URL+"/away"); err != nil {
-		t.Fatal(err)
+	if id, err := clientFor(first.URL+"/here", hc).CloudID(context.Background()); err != nil || id != fakejira.DefaultCloudID {
+		t.Fatalf("same-host redirect: %q, %v", id, err)
 	}
-	if got := other.seen(); len(got) != 1 || got[0] != "" {
-		t.Errorf("the other host got Authorization %q", got)
+	if got := first.seen(); len(got) != 2 {
+		t.Errorf("%d requests for a same-host redirect, want 2", len(got))
 	}
-	if _, err := getWithAuth(hc, first.URL+"/here"); err != nil {
-		t.Fatal(err)
+	for _, path := range []string{"/away", "/name"} {
+		_, err := clientFor(first.URL+path, hc).CloudID(context.Background())
+		if err == nil || !strings.Contains(err.Error(), "refused a redirect from "+first.Listener.Addr().String()+" to another host") ||
+			!strings.Contains(err.Error(), "Check site: it must be your Jira Cloud site's own address") {
+			t.Errorf("%s: err %v", path, err)
+		}
 	}
-	if got := first.seen(); len(got) != 3 || got[2] != "Bearer "+canaryToken {
-		t.Errorf("the same host got Authorization %q on the redirect", got)
+	if n := len(other.seen()); n != 0 {
+		t.Errorf("the other host got %d requests", n)
 	}
 
-	// The control: Go's default policy would have sent it to the other port.
-	if _, err := getWithAuth(&http.Client{}, first.URL+"/away"); err != nil {
+	// The control: Go's default policy would have gone to the other port,
+	// with the header.
+	if _, err := getWithAuth(&http.Client{}, first.URL+"/away/_edge/tenant_info"); err != nil {
 		t.Fatal(err)
 	}
-	if got := other.seen(); len(got) != 2 || got[1] != "Bearer "+canaryToken {
+	if got := other.seen(); len(got) != 1 || got[0] != "Bearer "+canaryToken {
 		t.Errorf("control: Go's own client sent %q; the test no longer shows the stricter policy", got)
 	}
 }
 
-// A redirect to another domain: Go's own rule drops the header too; the
-// test pins it (127.0.0.1 -> localhost).
-func TestRedirectToAnotherDomain(t *testing.T) {
+// A request of NewHTTPClient's that is not the tenant_info lookup follows no
+// redirect at all: the 3xx is the answer.
+func TestOtherRequestsFollowNoRedirect(t *testing.T) {
 	other := newRecorder(t, false, nil)
-	otherURL, _ := url.Parse(other.URL)
-	first := newRecorder(t, false, func(*http.Request) string {
-		return "http://localhost:" + otherURL.Port() + "/x"
-	})
-	if _, err := getWithAuth(jira.NewHTTPClient(), first.URL); err != nil {
-		t.Fatal(err)
+	first := newRecorder(t, false, func(*http.Request) string { return other.URL + "/x" })
+	resp, err := getWithAuth(jira.NewHTTPClient(), first.URL+"/here")
+	if err != nil || resp.StatusCode != http.StatusTemporaryRedirect {
+		t.Fatalf("%v, %v", resp, err)
 	}
-	if got := other.seen(); len(got) != 1 || got[0] != "" {
-		t.Errorf("another domain got Authorization %q", got)
+	if n := len(other.seen()); n != 0 {
+		t.Errorf("the redirect was followed: %d requests", n)
 	}
 }
 

@@ -150,6 +150,11 @@ type Result struct {
 	UnknownIssueKeys []string
 	// UnknownAssociations are deployment associations Jira did not know.
 	UnknownAssociations []Association
+	// AllKeysUnknown: Jira took no record, and every issue key of every
+	// record is one it says the site does not know, with nothing else to
+	// link (no service): the records were refused for their keys alone.
+	// Whether that is a failure is the caller's decision.
+	AllKeysUnknown bool
 }
 
 type buildsResponse struct {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -323,14 +322,10 @@ func NormalizeSite(site string) (string, error) {
 // minDuration is the shortest timeout and gating_interval accepted.
 const minDuration = time.Second
 
-// cloudIDPattern is the shape of an Atlassian cloud id: a UUID in its usual
-// text form.
-var cloudIDPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
-
 // ValidCloudID reports whether id is a cloud id: a UUID such as
 // 0b6c5d1e-7f2a-4c3b-9d8e-1a2b3c4d5e6f. The id goes into request paths, so
 // nothing else (`..`, `/`, `%2F`) is ever accepted.
-func ValidCloudID(id string) bool { return cloudIDPattern.MatchString(id) }
+func ValidCloudID(id string) bool { return netrule.IsCloudID(id) }
 
 // checkURL accepts https URLs, and http ones whose host is loopback. Neither
 // may carry credentials, a query, a fragment or a port outside 1-65535.

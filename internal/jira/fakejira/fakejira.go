@@ -5,9 +5,10 @@
 //
 // Strictness:
 //
-//   - Token requests must be form-encoded (application/x-www-form-urlencoded, as
-//     golang.org/x/oauth2/clientcredentials sends them with AuthStyleInParams) and carry
-//     grant_type=client_credentials, client_id, client_secret and audience=api.atlassian.com.
+//   - Token requests are JSON (application/json: {"audience":…,"grant_type":…,"client_id":…,"client_secret":…}, the
+//     body Atlassian documents) or form-encoded (application/x-www-form-urlencoded), as the real endpoint takes both;
+//     either must carry grant_type=client_credentials, client_id, client_secret and audience=api.atlassian.com. Tests
+//     that care which one a client sends look at the recorded request.
 //   - API calls need "Authorization: Bearer <token>" with a token this server issued and that has not expired, and
 //     the server's cloud ID in the path.
 //   - Bulk bodies must be application/json and are validated against the request schemas of Atlassian's OpenAPI
@@ -194,10 +195,6 @@ func AllowInvalid() Option { return func(s *Server) { s.allowInvalid = true } }
 // default the fake rejects them; see ValidateBody.
 func AllowUnknownFields() Option { return func(s *Server) { s.allowUnknownFields = true } }
 
-// AllowJSONTokenRequests makes the token endpoint also accept a JSON body ({"grant_type":…, "client_id":…,
-// "client_secret":…, "audience":…}), the form Atlassian's documentation shows.
-func AllowJSONTokenRequests() Option { return func(s *Server) { s.allowJSONToken = true } }
-
 // RejectInvalidRecords makes the bulk endpoints answer a body whose only problems are inside individual builds or
 // deployments with 202, listing those records under rejectedBuilds/rejectedDeployments (as the spec says Jira
 // does), instead of 400 for the whole request. Invalid bodies still fail the test unless AllowInvalid is given.
@@ -248,7 +245,6 @@ type Server struct {
 
 	allowInvalid       bool
 	allowUnknownFields bool
-	allowJSONToken     bool
 	perRecord          bool
 
 	mu            sync.Mutex
@@ -581,10 +577,10 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		params = v
-	case mt == "application/json" && s.allowJSONToken:
+	case mt == "application/json":
 		var m map[string]string
 		if err := json.Unmarshal(body, &m); err != nil {
-			writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "malformed JSON body: " + err.Error()})
+			writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request", "malformed JSON body (an object of strings is expected): " + err.Error()})
 			return
 		}
 		params = url.Values{}
@@ -593,7 +589,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request) {
 		}
 	default:
 		writeJSON(w, http.StatusBadRequest, oauthError{"invalid_request",
-			fmt.Sprintf("unsupported Content-Type %q; send application/x-www-form-urlencoded", r.Header.Get("Content-Type"))})
+			fmt.Sprintf("unsupported Content-Type %q; send application/json or application/x-www-form-urlencoded", r.Header.Get("Content-Type"))})
 		return
 	}
 	for k, vs := range params {

@@ -576,7 +576,11 @@ func TestTokenEndpoint(t *testing.T) {
 		status    int
 		wantError string
 	}{
-		{"json body", "application/json", mustJSON(map[string]string{"grant_type": "client_credentials", "client_id": "id-1", "client_secret": "secret-1", "audience": "api.atlassian.com"}), 400, "invalid_request"},
+		{"json body", "application/json", mustJSON(map[string]string{"grant_type": "client_credentials", "client_id": "id-1", "client_secret": "secret-1", "audience": "api.atlassian.com"}), 200, ""},
+		{"json without audience", "application/json", mustJSON(map[string]string{"grant_type": "client_credentials", "client_id": "id-1", "client_secret": "secret-1"}), 400, "invalid_request"},
+		{"json wrong secret", "application/json", mustJSON(map[string]string{"grant_type": "client_credentials", "client_id": "id-1", "client_secret": "nope", "audience": "api.atlassian.com"}), 401, "access_denied"},
+		{"json not strings", "application/json", []byte(`{"grant_type":"client_credentials","client_id":1}`), 400, "invalid_request"},
+		{"text body", "text/plain", form(good...), 400, "invalid_request"},
 		{"no content type", "", form(good...), 400, "invalid_request"},
 		{"missing audience", formCT, form(good[:6]...), 400, "invalid_request"},
 		{"wrong audience", formCT, form("grant_type", "client_credentials", "client_id", "id-1", "client_secret", "secret-1", "audience", "auth.atlassian.com"), 400, "invalid_request"},
@@ -606,8 +610,8 @@ func TestTokenEndpoint(t *testing.T) {
 			t.Errorf("%s: body %s", c.name, res.body)
 		}
 	}
-	if n := srv.TokensIssued(); n != 1 {
-		t.Errorf("TokensIssued = %d, want 1", n)
+	if n := srv.TokensIssued(); n != 2 {
+		t.Errorf("TokensIssued = %d, want 2", n)
 	}
 
 	// Credentials in a Basic header (AuthStyleInHeader) are refused.
@@ -624,13 +628,13 @@ func TestTokenEndpoint(t *testing.T) {
 	if !errors.As(err, &re) || re.Response.StatusCode != 400 {
 		t.Errorf("no audience: %v", err)
 	}
-	if n := srv.TokensIssued(); n != 1 {
-		t.Errorf("TokensIssued = %d, want 1", n)
+	if n := srv.TokensIssued(); n != 2 {
+		t.Errorf("TokensIssued = %d, want 2", n)
 	}
 }
 
 func TestTokenJSONAllowed(t *testing.T) {
-	srv := fakejira.New(t, fakejira.AllowJSONTokenRequests())
+	srv := fakejira.New(t)
 	res := do(t, http.MethodPost, srv.TokenURL(), "", "application/json", mustJSON(map[string]string{
 		"grant_type": "client_credentials", "client_id": fakejira.DefaultClientID, "client_secret": fakejira.DefaultClientSecret, "audience": "api.atlassian.com"}))
 	if res.status != 200 || decode(t, res.body)["access_token"] != "fake-access-token-1" {

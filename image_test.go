@@ -408,8 +408,11 @@ func TestCompiledInRoots(t *testing.T) {
 		}
 		return string(out)
 	}
-	if out := child("send"); !strings.Contains(out, "after sending: verified to CN=GTS Root R1,O=Google Trust Services LLC,C=US") {
-		t.Errorf("after a run that sends, the chain did not verify to GTS Root R1 with the compiled-in roots:\n%s", out)
+	if out := child("https"); !strings.Contains(out, "after sending: verified to CN=GTS Root R1,O=Google Trust Services LLC,C=US") {
+		t.Errorf("after a run that sends over https, the chain did not verify to GTS Root R1 with the compiled-in roots:\n%s", out)
+	}
+	if out := child("send"); !strings.Contains(out, "after sending over plain http: no roots") {
+		t.Errorf("a run over plain http (a loopback fake) loaded CA roots it does not need:\n%s", out)
 	}
 	if out := child("dry"); !strings.Contains(out, "after a dry run: no roots") {
 		t.Errorf("a dry run loaded CA roots it does not need:\n%s", out)
@@ -424,6 +427,14 @@ func rootsChildChecks(t *testing.T, mode string, leaf *x509.Certificate, opts x5
 	switch mode {
 	case "dry":
 		args = append(args, "--dry-run")
+	case "https":
+		// Any https server: its certificate is not trusted (that is not
+		// what is tested), but the roots must be in place before the
+		// handshake. fail_on_error=false: the failed send exits 0.
+		srv := httptest.NewTLSServer(http.NotFoundHandler())
+		defer srv.Close()
+		environ = []string{"JIRA_CLIENT_ID=" + imageClientID, "JIRA_CLIENT_SECRET=" + imageSecret,
+			"JIRA_API_URL=" + srv.URL, "JIRA_CLOUD_ID=0b6c5d1e-7f2a-4c3b-9d8e-1a2b3c4d5e6f", "JIRA_FAIL_ON_ERROR=false"}
 	case "send":
 		srv := fakejira.New(t, fakejira.WithClientCredentials(imageClientID, imageSecret))
 		environ = []string{"JIRA_CLIENT_ID=" + imageClientID, "JIRA_CLIENT_SECRET=" + imageSecret,
@@ -448,6 +459,10 @@ func rootsChildChecks(t *testing.T, mode string, leaf *x509.Certificate, opts x5
 		fmt.Println("after a dry run: no roots")
 	case mode == "dry":
 		t.Fatalf("after a dry run, with no system roots, want no roots loaded (an unknown-authority error), got %v", err)
+	case mode == "send" && errors.As(err, &unknown):
+		fmt.Println("after sending over plain http: no roots")
+	case mode == "send":
+		t.Fatalf("after a run over plain http, with no system roots, want no roots loaded, got %v", err)
 	case err != nil:
 		t.Fatalf("the chain does not verify against the system pool: %v", err)
 	default:

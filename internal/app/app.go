@@ -278,9 +278,6 @@ func (r *run) send(ctx context.Context, plan record.Plan, body record.Body) int 
 	if r.stopping(ctx) {
 		return r.stopped(ctx, "before the send")
 	}
-	// The network starts here: the compiled-in CA roots (used when the system
-	// has none, as in the scratch image) are parsed now, not at every start.
-	jira.UseBundledRoots()
 	// The client lives for the run; the submission has its own timeout, and
 	// the gating wait, after it, its own bounds (see gate).
 	client := jira.New(ctx, jira.Config{

@@ -24,6 +24,12 @@ var bundledRoots sync.Once
 // run, bench/run.sh); later calls do nothing.
 func UseBundledRoots() {
 	bundledRoots.Do(func() {
+		// A system with roots keeps them, and the bundle is not parsed:
+		// the handshake loads the system pool anyway (Go caches it), and
+		// SetFallbackRoots would ignore the bundle.
+		if sys, err := x509.SystemCertPool(); err == nil && !sys.Equal(x509.NewCertPool()) {
+			return
+		}
 		p := x509.NewCertPool()
 		for c := range bundle.Roots() {
 			cert, err := x509.ParseCertificate(c.Certificate)

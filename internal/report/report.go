@@ -245,6 +245,18 @@ type Outcome struct {
 	TestsTotal      int64
 	TestsFailed     int64
 	GatingStatus    string
+	// Development information (development_info): whether Jira took every
+	// request, and how many commits they held.
+	DevInfoSent bool
+	CommitsSent int
+}
+
+// DevInfoSummary says what development information was sent ("" when none).
+func DevInfoSummary(o Outcome) string {
+	if !o.DevInfoSent {
+		return ""
+	}
+	return fmt.Sprintf("sent, %d commit(s)", o.CommitsSent)
 }
 
 // Sent reports whether Jira took the record.
@@ -253,17 +265,19 @@ func (o Outcome) Sent() bool { return o.Status == "sent" }
 // Outputs are the step's outputs (the names in action.yml).
 func (o Outcome) Outputs() map[string]string {
 	return map[string]string{
-		"issue_keys":         strings.Join(o.Keys, ","),
-		"type":               o.Kind,
-		"state":              o.State,
-		"pipeline_id":        o.PipelineID,
-		"environment_id":     o.EnvironmentID,
-		"sent":               fmt.Sprint(o.Sent()),
-		"unknown_issue_keys": strings.Join(o.UnknownKeys, ","),
-		"commits_scanned":    fmt.Sprint(o.CommitsScanned),
-		"tests_total":        fmt.Sprint(o.TestsTotal),
-		"tests_failed":       fmt.Sprint(o.TestsFailed),
-		"gating_status":      o.GatingStatus,
+		"issue_keys":            strings.Join(o.Keys, ","),
+		"type":                  o.Kind,
+		"state":                 o.State,
+		"pipeline_id":           o.PipelineID,
+		"environment_id":        o.EnvironmentID,
+		"sent":                  fmt.Sprint(o.Sent()),
+		"unknown_issue_keys":    strings.Join(o.UnknownKeys, ","),
+		"commits_scanned":       fmt.Sprint(o.CommitsScanned),
+		"tests_total":           fmt.Sprint(o.TestsTotal),
+		"tests_failed":          fmt.Sprint(o.TestsFailed),
+		"gating_status":         o.GatingStatus,
+		"development_info_sent": fmt.Sprint(o.DevInfoSent),
+		"commits_sent":          fmt.Sprint(o.CommitsSent),
 	}
 }
 
@@ -337,6 +351,9 @@ func Markdown(o Outcome) string {
 	}
 	if o.CommitsScanned > 0 {
 		row("Commits scanned", fmt.Sprint(o.CommitsScanned))
+	}
+	if o.DevInfoSent {
+		row("Development information", DevInfoSummary(o))
 	}
 	links := make([]string, 0, len(o.Keys))
 	for _, k := range o.Keys {

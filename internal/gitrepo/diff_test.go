@@ -3,6 +3,7 @@ package gitrepo
 import (
 	"bytes"
 	"compress/zlib"
+	"context"
 	"errors"
 	"fmt"
 	"math/rand"
@@ -755,7 +756,7 @@ func BenchmarkChangesVsWalk1000(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer r.Close()
-	res, err := r.Range("", 0)
+	res, err := r.Range(context.Background(), "", 0)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -763,7 +764,7 @@ func BenchmarkChangesVsWalk1000(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	res, err = r.Range(root.String(), 0)
+	res, err = r.Range(context.Background(), root.String(), 0)
 	if err != nil || len(res.SHAs) != n-1 {
 		b.Fatalf("range: %d commits, %v", len(res.SHAs), err)
 	}
@@ -776,7 +777,7 @@ func BenchmarkChangesVsWalk1000(b *testing.B) {
 	}
 	b.Run("walk", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			res, err := r.Range(root.String(), 0)
+			res, err := r.Range(context.Background(), root.String(), 0)
 			if err != nil || len(res.SHAs) != len(commits) {
 				b.Fatal(err)
 			}

@@ -108,31 +108,6 @@ func FuzzPackRead(f *testing.F) {
 	})
 }
 
-// FuzzPatchDelta applies a delta (git's format: source and target sizes,
-// then copy and insert instructions) to a base, as the pack reader does.
-func FuzzPatchDelta(f *testing.F) {
-	base := []byte("package main\n\nfunc main() {}\n")
-	f.Add(base, makeDelta(base, []byte("package main\n\nfunc main() { println() }\n")))
-	f.Add(base, []byte{byte(len(base)), 5, 5, 'h', 'e', 'l', 'l', 'o'})
-	f.Add(base, []byte{byte(len(base)), 10, 0x91, 0x00, 0xff})         // copy past the end of the base
-	f.Add(base, []byte{byte(len(base)), 0xff, 0xff, 0xff, 0xff, 0x7f}) // a huge target size
-	f.Add(base, []byte{byte(len(base)), 1, 0})                         // the reserved instruction 0
-	f.Add([]byte{}, []byte{0, 0})
-	f.Fuzz(func(t *testing.T, base, delta []byte) {
-		out, err := packfile.PatchDelta(base, delta)
-		if err != nil {
-			return
-		}
-		// The target size in the header is what comes out. (go-git
-		// reads a size cut short by the end of the delta as the bits it
-		// has, so does sizeOfDelta.)
-		_, rest := lenientUvarint(delta)
-		if want, _ := lenientUvarint(rest); uint64(len(out)) != want {
-			t.Fatalf("target of %d bytes, header says %d", len(out), want)
-		}
-	})
-}
-
 // lenientUvarint reads a delta header size as go-git does: little-endian
 // groups of 7 bits, ended by a byte without the high bit or by the end of
 // the input.

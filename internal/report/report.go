@@ -298,9 +298,26 @@ func summaryLine(o Outcome) string {
 	if keys == "" {
 		keys = "no issue keys"
 	}
+	if o.Kind == "" && o.Status != "skipped" {
+		// development_info: only, or a branch deletion: no record.
+		switch o.Status {
+		case "sent":
+			line := fmt.Sprintf("jira-cicd: sent development information (%d commit(s))", o.CommitsSent)
+			if o.Message != "" {
+				line += ": " + o.Message
+			}
+			return line
+		case "dry-run":
+			return "jira-cicd: dry run, would send development information"
+		}
+		return "jira-cicd: development information not sent: " + o.Message
+	}
 	switch o.Status {
 	case "sent":
 		line := fmt.Sprintf("jira-cicd: sent %s %q (%s) for %s", what, o.DisplayName, o.State, keys)
+		if o.DevInfoSent {
+			line += fmt.Sprintf("; development information: %d commit(s)", o.CommitsSent)
+		}
 		if o.GatingStatus != "" {
 			// Jira took the record; whether the deployment may go on is the
 			// gate's answer.
@@ -327,7 +344,7 @@ func Markdown(o Outcome) string {
 	if o.GatingStatus != "" && o.GatingStatus != "allowed" {
 		title += ", not allowed by gating"
 	}
-	fmt.Fprintf(&b, "### Jira %s: %s\n\n", md(o.Kind), title)
+	fmt.Fprintf(&b, "### Jira %s: %s\n\n", md(or(o.Kind, "development information")), title)
 	if o.Message != "" {
 		fmt.Fprintf(&b, "%s\n\n", md(o.Message))
 	}

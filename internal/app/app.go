@@ -108,7 +108,8 @@ type run struct {
 	git *workspaceRepo // the workspace's repository, and the keys' scan of it
 	out report.Outcome
 	// devCommits caches the development information of commits read.
-	devCommits map[string]devinfo.Commit
+	devCommits   map[string]devinfo.Commit
+	linesCounted int // commits whose files' lines were counted
 }
 
 func (r *run) run(ctx context.Context) int {

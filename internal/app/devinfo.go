@@ -27,6 +27,12 @@ import (
 // all of them are counted.
 const devinfoFiles = devinfo.MaxFiles
 
+// devinfoLineCommits is how many key-naming commits (the newest) list their
+// files with line counts ("where cheap"): counting reads both sides of each
+// file, about twice a diff's cost (BenchmarkDevinfoVsWalk). Older commits
+// of a long range are sent with their file count only.
+const devinfoLineCommits = 100
+
 // devinfoRepo is the repository and forge the development information is
 // about: repository_url or the CI's web URL; the forge setting, else
 // inferred from the CI and that URL.
@@ -144,7 +150,11 @@ func (r *run) readDevinfoCommit(cm gitrepo.Commit) devinfo.Commit {
 	if r.git.repo == nil {
 		return out
 	}
-	files, total, err := r.git.differ().Changes(plumbing.NewHash(cm.Hash), devinfoFiles, true)
+	countLines := r.linesCounted < devinfoLineCommits
+	if countLines {
+		r.linesCounted++
+	}
+	files, total, err := r.git.differ().Changes(plumbing.NewHash(cm.Hash), devinfoFiles, countLines)
 	if err != nil {
 		if !errors.Is(err, gitrepo.ErrParentNotInClone) {
 			r.rep.Debugf("development information: the files of commit %s could not be read: %v", shortSHA(cm.Hash), err)

@@ -370,7 +370,10 @@ func (td *treeDiff) readTree(h plumbing.Hash) ([]treeEntry, error) {
 		}
 		// data aliases the reader's buffer, which the next read reuses.
 		data = bytes.Clone(data)
-		if ents, err = parseTree(data, nil); err != nil {
+		// Each entry has a NUL: their count bounds the entries (hashes
+		// may hold NULs too).
+		n := min(bytes.Count(data, []byte{0}), maxTreeEntries)
+		if ents, err = parseTree(data, make([]treeEntry, 0, n)); err != nil {
 			return nil, fmt.Errorf("tree %s: %w", h, err)
 		}
 		td.d.trees.put(h, ents, treeCost(ents, len(data)))
@@ -518,12 +521,12 @@ func (d *Differ) ChangedPaths(h plumbing.Hash) ([]string, error) {
 
 // Changes returns the files commit h changes against its first parent (a
 // root commit: every file it adds), sorted by path: at most maxFiles of
-// them (maxFiles <= 0: up to 1,048,576), and the count of all changed files in total.
-// With countLines the returned files' lines added and removed are counted
-// (reading both sides' blobs); a file whose lines cannot be counted has
-// LinesKnown false, never an error. Unchanged directories are never read.
-// A commit whose parent is not in the clone gives an error wrapping
-// ErrParentNotInClone.
+// them (maxFiles <= 0: up to 1,048,576), and in total the count of all the
+// files it changes. With countLines the returned files' lines added and
+// removed are counted (reading both sides' blobs, so keep maxFiles small);
+// a file whose lines cannot be counted has LinesKnown false, never an
+// error. Unchanged directories are never read. A commit whose parent is not
+// in the clone gives an error wrapping ErrParentNotInClone.
 func (d *Differ) Changes(h plumbing.Hash, maxFiles int, countLines bool) (files []FileChange, total int, err error) {
 	keep := maxFiles
 	if keep <= 0 {

@@ -791,7 +791,7 @@ func BenchmarkChangesVsWalk1000(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			res, err := r.Range(root.String(), 0)
+			res, err := r.Range(context.Background(), root.String(), 0)
 			r.Close()
 			if err != nil || len(res.SHAs) != len(commits) {
 				b.Fatal(err)

@@ -126,7 +126,12 @@ func (r *run) run(ctx context.Context) int {
 		return r.deleteBranch(ctx)
 	}
 
+	only := s.DevelopmentInfo == settings.DevInfoOnly
 	plan, err := record.Resolve(s, c, r.env.Now())
+	if err != nil && only {
+		// No record is sent: what it would lack does not matter.
+		plan, err = record.Plan{}, nil
+	}
 	if err != nil {
 		var errs record.Errors
 		if !errors.As(err, &errs) {
@@ -140,7 +145,6 @@ func (r *run) run(ctx context.Context) int {
 	for _, n := range plan.Notes {
 		rep.Noticef("%s", n)
 	}
-	only := s.DevelopmentInfo == settings.DevInfoOnly
 	if s.Gating && !only && plan.Kind != record.Deployment {
 		rep.Errorf("%v", &settings.Error{Setting: "gating", Msg: "applies to deployments only, and this record is a build (no environment is known); set environment, or remove gating"})
 		return ExitUsage

@@ -517,3 +517,27 @@ func TestDevinfoDryRun(t *testing.T) {
 		t.Errorf("%d commits", got)
 	}
 }
+
+// only needs none of a record's values: a local run with no pipeline id,
+// build number or run URL sends the development information.
+func TestDevinfoOnlyNeedsNoRecordValues(t *testing.T) {
+	srv := newJira(t)
+	repo := linearRepo(t, 1)
+	repo.SetRemote(t, "origin", "https://git.example.com/team/app.git")
+	r := runStep(t, repo.Dir, nil, []string{"JIRA_DEVELOPMENT_INFO=only", "JIRA_FORGE=forgejo", "JIRA_CLIENT_ID=client-1", "JIRA_CLIENT_SECRET=" + canary,
+		"JIRA_SITE=" + srv.URL, "JIRA_API_URL=" + srv.URL})
+	if r.code != ExitOK {
+		t.Fatalf("exit %d:\n%s", r.code, r.stderr)
+	}
+	bodies := devinfoBodies(t, srv)
+	if len(bodies) != 1 {
+		t.Fatalf("%d bodies", len(bodies))
+	}
+	c := entities(repoOf(bodies[0]), "commits")
+	if len(c) != 1 || c[0]["url"] != "https://git.example.com/team/app/commit/"+repo.SHAs[1] {
+		t.Errorf("commits %v", c)
+	}
+	if !strings.Contains(r.stderr, "jira-cicd: sent development information (1 commit(s))") {
+		t.Errorf("summary line:\n%s", r.stderr)
+	}
+}

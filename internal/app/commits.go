@@ -285,6 +285,8 @@ func noKeysMessage(s *settings.Settings, c cienv.Context, w *workspaceRepo) stri
 		places = append(places, "the pull request title")
 	}
 	switch {
+	case scan.Paths:
+		places = append(places, fmt.Sprintf("the %d commit message(s) that change %s", len(scan.Messages), strings.Join(s.Paths, ", ")))
 	case scan.Walked:
 		places = append(places, fmt.Sprintf("the %d commit message(s) since %s", len(scan.Messages), shortSHA(scan.Since)))
 	default:

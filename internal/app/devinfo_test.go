@@ -441,6 +441,14 @@ func TestPathsKeepOtherServicesOut(t *testing.T) {
 	if len(commits) != 1 || commits[repo.SHAs[1]] == nil {
 		t.Errorf("devinfo commits %v", commits)
 	}
+	// Nothing of service b: no keys, and the message says where it looked.
+	srv2 := newJira(t)
+	dir, env = repoEnv(t, srv2, repo.Dir, "INPUT_COMMITS_SINCE="+repo.SHAs[1], "INPUT_PATHS=services/a/**", "GITHUB_SHA="+repo.SHAs[3],
+		"GITHUB_REF_NAME=main", "GITHUB_REF=refs/heads/main")
+	r = runStep(t, dir, nil, env)
+	if r.code != ExitOK || srv2.Count(fakejira.EndpointBuilds) != 0 || !strings.Contains(r.stdout, "the 0 commit message(s) that change services/a/**") {
+		t.Errorf("exit %d, %d builds:\n%s", r.code, srv2.Count(fakejira.EndpointBuilds), r.stdout)
+	}
 }
 
 // A GitHub delete event for a branch deletes the branch entity, and sends

@@ -80,7 +80,15 @@ func (r *run) devinfoInput(ctx context.Context) (devinfo.Input, error) {
 		return devinfo.Input{}, err
 	}
 	ex := issuekeys.New(s.ProjectKeys)
-	in := devinfo.Input{Repo: repo, Forge: forge, Keys: ex.Find, Now: r.env.Now(), Product: r.product()}
+	// The branch's name is read as the record reads it: with project_keys,
+	// lower-case keys count there (feature/abc-12 -> ABC-12).
+	keys := func(text string) []string {
+		if c.Branch != "" && text == c.Branch {
+			return ex.FindBranch(text)
+		}
+		return ex.Find(text)
+	}
+	in := devinfo.Input{Repo: repo, Forge: forge, Keys: keys, Now: r.env.Now(), Product: r.product()}
 
 	commits := w.scan.Commits
 	var prCommits []gitrepo.Commit

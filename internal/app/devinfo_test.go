@@ -209,7 +209,7 @@ func prEvent(t *testing.T, dir, fixture string, repo *gittest.Repo, edit func(pr
 	return p
 }
 
-func prRun(t *testing.T, fixture string, edit func(pr map[string]any)) (*gittest.Repo, map[string]any, result) {
+func prRun(t *testing.T, fixture string, edit func(pr map[string]any), extra ...string) (*gittest.Repo, map[string]any, result) {
 	t.Helper()
 	srv := newJira(t)
 	repo := prRepo(t)
@@ -217,7 +217,7 @@ func prRun(t *testing.T, fixture string, edit func(pr map[string]any)) (*gittest
 	env := append(githubEnv(repo.Dir, "pull_request", fixture, "GITHUB_HEAD_REF=feature/ABC-9-readme",
 		"GITHUB_BASE_REF=master", "GITHUB_REF=refs/pull/2/merge", "GITHUB_SHA="+repo.SHAs[4],
 		"GITHUB_OUTPUT="+filepath.Join(dir, "output"), "INPUT_DEVELOPMENT_INFO=true"), creds(srv)...)
-	env = append(env, "GITHUB_EVENT_PATH="+prEvent(t, dir, fixture, repo, edit))
+	env = append(append(env, "GITHUB_EVENT_PATH="+prEvent(t, dir, fixture, repo, edit)), extra...)
 	r := runStep(t, dir, nil, env)
 	if r.code != ExitOK {
 		t.Fatalf("exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
@@ -269,9 +269,16 @@ func TestDevinfoPullRequestClosed(t *testing.T) {
 	if pr := entities(repoE, "pullRequests"); len(pr) != 1 || pr[0]["status"] != "MERGED" {
 		t.Errorf("merged: %v", pr)
 	}
-	_, repoE, _ = prRun(t, "github-pr-closed.json", nil)
+	_, repoE, _ = prRun(t, "github-pr-closed.json", nil, "INPUT_PROJECT_KEYS=ABC,PRJ")
 	if pr := entities(repoE, "pullRequests"); len(pr) != 1 || pr[0]["status"] != "DECLINED" {
 		t.Errorf("closed: %v", pr)
+	}
+	// With project_keys, a lower-case key in the branch's name counts, as
+	// it does for the record.
+	prEventBranch := func(pr map[string]any) { pr["head"].(map[string]any)["ref"] = "feature/abc-9-readme" }
+	_, repoE, _ = prRun(t, "github-pr-closed.json", prEventBranch, "GITHUB_HEAD_REF=feature/abc-9-readme", "INPUT_PROJECT_KEYS=ABC,PRJ")
+	if br := entities(repoE, "branches"); len(br) != 1 || join(br[0]["issueKeys"]) != "ABC-9" {
+		t.Errorf("lower-case branch: %v", br)
 	}
 }
 

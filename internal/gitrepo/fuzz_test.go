@@ -108,20 +108,6 @@ func FuzzPackRead(f *testing.F) {
 	})
 }
 
-// lenientUvarint reads a delta header size as go-git does: little-endian
-// groups of 7 bits, ended by a byte without the high bit or by the end of
-// the input.
-func lenientUvarint(p []byte) (uint64, []byte) {
-	var v uint64
-	for i := 0; i < len(p) && i < 10; i++ {
-		v |= uint64(p[i]&0x7f) << (7 * i)
-		if p[i]&0x80 == 0 {
-			return v, p[i+1:]
-		}
-	}
-	return v, nil
-}
-
 // makeDelta is a delta that copies base's common prefix and suffix with
 // target and inserts the rest.
 func makeDelta(base, target []byte) []byte {

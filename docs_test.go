@@ -34,23 +34,25 @@ func generated() map[string]map[string]string {
 }
 
 var outputHelp = map[string]string{
-	"issue_keys":         "The issue keys sent, comma-separated.",
-	"type":               "build or deployment.",
-	"state":              "The Jira state sent.",
-	"pipeline_id":        "The pipeline id sent.",
-	"environment_id":     "The environment id sent (deployments).",
-	"sent":               "true when Jira accepted the record.",
-	"unknown_issue_keys": "Keys Jira did not know, comma-separated.",
-	"commits_scanned":    "How many commit messages were scanned for keys.",
-	"tests_total":        "Tests counted in the JUnit files (builds).",
-	"tests_failed":       "Failed tests counted in the JUnit files (builds).",
-	"gating_status":      "The final gating status (deployments with gating): allowed, prevented, expired, invalid, timeout, or error.",
+	"issue_keys":            "The issue keys sent, comma-separated.",
+	"type":                  "build or deployment.",
+	"state":                 "The Jira state sent.",
+	"pipeline_id":           "The pipeline id sent.",
+	"environment_id":        "The environment id sent (deployments).",
+	"sent":                  "true when Jira accepted the record.",
+	"unknown_issue_keys":    "Keys Jira did not know, comma-separated.",
+	"commits_scanned":       "How many commit messages were scanned for keys.",
+	"tests_total":           "Tests counted in the JUnit files (builds).",
+	"tests_failed":          "Failed tests counted in the JUnit files (builds).",
+	"gating_status":         "The final gating status (deployments with gating): allowed, prevented, expired, invalid, timeout, or error.",
+	"development_info_sent": "true when Jira accepted the development information (development_info).",
+	"commits_sent":          "How many commits were sent as development information.",
 }
 
 func outputNames() []string {
 	outs := report.Outcome{}.Outputs()
 	names := []string{"issue_keys", "type", "state", "pipeline_id", "environment_id", "sent", "unknown_issue_keys",
-		"commits_scanned", "tests_total", "tests_failed", "gating_status"}
+		"commits_scanned", "tests_total", "tests_failed", "gating_status", "development_info_sent", "commits_sent"}
 	if len(names) != len(outs) {
 		panic(fmt.Sprintf("outputs changed: %v", outs))
 	}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/jira-cicd/jira-cicd/internal/cienv"
+	"github.com/jira-cicd/jira-cicd/internal/devinfo"
 	"github.com/jira-cicd/jira-cicd/internal/issuekeys"
 	"github.com/jira-cicd/jira-cicd/internal/jira"
 	"github.com/jira-cicd/jira-cicd/internal/record"
@@ -109,6 +110,9 @@ type run struct {
 	env Env
 	git *workspaceRepo // the workspace's repository, and the keys' scan of it
 	out report.Outcome
+	// devCommits caches the development information of commits read.
+	devCommits   map[string]devinfo.Commit
+	linesCounted int // commits whose files' lines were counted
 }
 
 func (r *run) run(ctx context.Context) int {
@@ -119,8 +123,18 @@ func (r *run) run(ctx context.Context) int {
 	for _, w := range c.Warnings {
 		rep.Warningf("%s", w)
 	}
+	if s.DevelopmentInfo.On() && c.DeletedBranch != "" {
+		// A delete event builds nothing: its one message to Jira is
+		// that the branch is gone.
+		return r.deleteBranch(ctx)
+	}
 
+	only := s.DevelopmentInfo == settings.DevInfoOnly
 	plan, err := record.Resolve(s, c, r.env.Now())
+	if err != nil && only {
+		// No record is sent: what it would lack does not matter.
+		plan, err = record.Plan{}, nil
+	}
 	if err != nil {
 		var errs record.Errors
 		if !errors.As(err, &errs) {
@@ -134,7 +148,7 @@ func (r *run) run(ctx context.Context) int {
 	for _, n := range plan.Notes {
 		rep.Noticef("%s", n)
 	}
-	if s.Gating && plan.Kind != record.Deployment {
+	if s.Gating && !only && plan.Kind != record.Deployment {
 		rep.Errorf("%v", &settings.Error{Setting: "gating", Msg: "applies to deployments only, and this record is a build (no environment is known); set environment, or remove gating"})
 		return ExitUsage
 	}
@@ -151,10 +165,44 @@ func (r *run) run(ctx context.Context) int {
 	if r.stopping(ctx) {
 		return r.stopped(ctx, "during the commit scan")
 	}
-	if len(keys) == 0 && !(plan.Kind == record.Deployment && len(s.ServiceIDs) > 0) {
+	var dev *devinfo.Output
+	if s.DevelopmentInfo.On() {
+		in, err := r.devinfoInput(ctx)
+		var out devinfo.Output
+		if err == nil {
+			out, err = devinfo.Build(in)
+		}
+		if err != nil {
+			var se *settings.Error
+			if !errors.As(err, &se) {
+				se = devinfoSettingError(err)
+			}
+			rep.Errorf("%v", se)
+			return ExitUsage
+		}
+		for _, w := range out.Warnings {
+			rep.Warningf("development information: %s", w)
+		}
+		if len(out.Requests) > 0 {
+			dev = &out
+			rep.Infof("development information: %s", describeDevinfo(out))
+		}
+		if r.stopping(ctx) {
+			return r.stopped(ctx, "while reading the commits' files")
+		}
+	}
+	sendRecord := !only && (len(keys) > 0 || plan.Kind == record.Deployment && len(s.ServiceIDs) > 0)
+	if only {
+		r.out.Kind, r.out.State, r.out.DisplayName, r.out.URL = "", "", "", ""
+		r.out.PipelineID, r.out.EnvironmentID, r.out.EnvironmentName = "", "", ""
+	}
+	if !sendRecord && (dev == nil || !only && s.Gating && !s.DryRun) {
 		r.out.Status = "skipped"
 		r.out.Message = noKeysMessage(s, c, r.git)
-		if s.Gating && !s.DryRun {
+		if only {
+			r.out.Message = "no commit, branch or pull request names a Jira issue key: no development information to send"
+		}
+		if !only && s.Gating && !s.DryRun {
 			// A gate that was never asked must not pass.
 			r.out.Message += "; with gating, the deployment cannot pass a gate Jira was never asked about: give issue keys or service_ids"
 			rep.Errorf("%s", r.out.Message)
@@ -164,26 +212,60 @@ func (r *run) run(ctx context.Context) int {
 		return r.finish(ExitOK)
 	}
 
-	tests, err := r.testInfo(ctx, plan.Kind)
-	if err != nil || r.stopping(ctx) {
-		return r.stopped(ctx, "while reading the test results")
+	if !sendRecord && !only {
+		rep.Noticef("%s: no build or deployment is sent, only development information", noKeysMessage(s, c, r.git))
 	}
-	product := r.product()
-	var body record.Body
-	if plan.Kind == record.Deployment {
-		body = plan.Deployment(keys, product)
-	} else {
-		body = plan.Build(keys, tests, product)
+	var body *record.Body
+	if sendRecord {
+		tests, err := r.testInfo(ctx, plan.Kind)
+		if err != nil || r.stopping(ctx) {
+			return r.stopped(ctx, "while reading the test results")
+		}
+		product := r.product()
+		var b record.Body
+		if plan.Kind == record.Deployment {
+			b = plan.Deployment(keys, product)
+		} else {
+			b = plan.Build(keys, tests, product)
+		}
+		for _, w := range b.Warnings {
+			rep.Warningf("%s", w)
+		}
+		r.out.Keys = b.Keys
+		body = &b
 	}
-	for _, w := range body.Warnings {
-		rep.Warningf("%s", w)
-	}
-	r.out.Keys = body.Keys
 
 	if s.DryRun {
-		return r.dryRun(ctx, body)
+		return r.dryRun(ctx, body, dev)
 	}
-	return r.send(ctx, plan, body)
+	return r.send(ctx, plan, body, dev)
+}
+
+// devinfoSettingError names the setting a Build error is about.
+func devinfoSettingError(err error) *settings.Error {
+	msg := err.Error()
+	for _, name := range []string{"forge", "repository_url"} {
+		if rest, ok := strings.CutPrefix(msg, name+": "); ok {
+			return &settings.Error{Setting: name, Msg: rest}
+		}
+	}
+	return &settings.Error{Setting: "repository_url", Msg: msg + "; set repository_url (and forge) to the repository's web page"}
+}
+
+// describeDevinfo says what the development information holds.
+func describeDevinfo(out devinfo.Output) string {
+	parts := []string{fmt.Sprintf("%d commit(s)", out.Commits)}
+	if out.Branch {
+		parts = append(parts, "the branch")
+	}
+	if out.PullRequest {
+		parts = append(parts, "the pull request")
+	}
+	what := strings.Join(parts, ", ")
+	if len(out.Requests) > 1 {
+		what += fmt.Sprintf(", in %d requests", len(out.Requests))
+	}
+	return what + " of repository " + out.RepositoryID
 }
 
 // stopping reports whether the run was told to stop: main cancels ctx on
@@ -243,20 +325,33 @@ func (r *run) keys(ctx context.Context) []string {
 
 // dryRun prints the exact body that would be sent, alone on stdout; not
 // once the run was told to stop.
-func (r *run) dryRun(ctx context.Context, body record.Body) int {
+func (r *run) dryRun(ctx context.Context, body *record.Body, dev *devinfo.Output) int {
 	if r.stopping(ctx) {
 		return r.stopped(ctx, "before the dry run's output")
 	}
-	var v any = body.Builds
-	if body.Deployments != nil {
-		v = body.Deployments
+	// Each body a JSON value, in the order they would be sent: the record,
+	// then the development information.
+	var values []any
+	if body != nil {
+		var v any = body.Builds
+		if body.Deployments != nil {
+			v = body.Deployments
+		}
+		values = append(values, v)
+	}
+	if dev != nil {
+		for _, req := range dev.Requests {
+			values = append(values, req)
+		}
 	}
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	if err := enc.Encode(v); err != nil {
-		r.rep.Errorf("writing the record: %v", err)
-		return ExitFailure
+	for _, v := range values {
+		if err := enc.Encode(v); err != nil {
+			r.rep.Errorf("writing the record: %v", err)
+			return ExitFailure
+		}
 	}
 	// The record is JSON: its text can't add a line, and indented, no line
 	// starts with "::". GitHub's runner also takes "##[" anywhere in a line
@@ -268,73 +363,6 @@ func (r *run) dryRun(ctx context.Context, body record.Body) int {
 		return ExitFailure
 	}
 	r.out.Status = "dry-run"
-	return r.finish(ExitOK)
-}
-
-// send submits the record, reports Jira's answer, and waits for the gate
-// when gating is on.
-func (r *run) send(ctx context.Context, plan record.Plan, body record.Body) int {
-	s, rep := r.s, r.rep
-	if r.stopping(ctx) {
-		return r.stopped(ctx, "before the send")
-	}
-	// The client lives for the run; the submission has its own timeout, and
-	// the gating wait, after it, its own bounds (see gate).
-	client := jira.New(ctx, jira.Config{
-		APIURL:       s.APIURL,
-		Site:         s.Site,
-		CloudID:      s.CloudID,
-		ClientID:     s.ClientID,
-		ClientSecret: s.ClientSecret.Value(),
-		HTTPClient:   r.httpClient(),
-		OnToken:      rep.Mask,
-		UserAgent:    r.product(),
-	})
-	submitCtx, cancel := context.WithTimeout(ctx, s.Timeout)
-	var res jira.Result
-	var err error
-	if body.Deployments != nil {
-		res, err = client.SubmitDeployments(submitCtx, *body.Deployments)
-	} else {
-		res, err = client.SubmitBuilds(submitCtx, *body.Builds)
-	}
-	cancel()
-	if err != nil && r.stopping(ctx) {
-		// The request was cut short (it may or may not have reached Jira).
-		return r.stopped(ctx, "during the send")
-	}
-	if err != nil {
-		return r.fail(err.Error())
-	}
-	if res.AllKeysUnknown && len(s.ProjectKeys) == 0 && !plan.Gating {
-		// Words that look like keys (UTF-8, SHA-256) and nothing else:
-		// nothing could be linked, nothing is broken. With project_keys the
-		// keys were meant, and a gate must be asked: both stay failures.
-		r.out.Status = "skipped"
-		r.out.UnknownKeys = r.out.Keys
-		r.out.Message = fmt.Sprintf("Jira knows none of the issue keys of the %s (%s), so it linked nothing and took nothing; "+
-			"this is not a failure because project_keys is not set (set it to send only your projects' keys, and to fail when Jira knows none of them)",
-			plan.Kind, strings.Join(r.out.Keys, ", "))
-		rep.Warningf("%s", r.out.Message)
-		return r.finish(ExitOK)
-	}
-	if len(res.UnknownIssueKeys) > 0 {
-		r.out.UnknownKeys = res.UnknownIssueKeys
-		rep.Warningf("Jira does not know these issue keys: %s (check the keys, and that the credential's site has those projects)", strings.Join(res.UnknownIssueKeys, ", "))
-	}
-	if len(res.Rejected) > 0 {
-		var msgs []string
-		for _, rj := range res.Rejected {
-			for _, m := range rj.Errors {
-				msgs = append(msgs, m.Message)
-			}
-		}
-		return r.fail(fmt.Sprintf("Jira rejected the %s: %s", plan.Kind, strings.Join(msgs, "; ")))
-	}
-	r.out.Status = "sent"
-	if plan.Gating {
-		return r.gate(ctx, client, plan)
-	}
 	return r.finish(ExitOK)
 }
 

@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/bmatcuk/doublestar/v4"
+	"github.com/go-git/go-git/v5/plumbing"
+
 	"github.com/jira-cicd/jira-cicd/internal/cienv"
 	"github.com/jira-cicd/jira-cicd/internal/gitrepo"
 	"github.com/jira-cicd/jira-cicd/internal/settings"
@@ -24,6 +27,14 @@ type commitScan struct {
 	Warnings []string
 	Notices  []string
 	Info     string
+	// Commits are the scanned commits read from the repository (the
+	// range, or HEAD alone without one), newest first; with paths, only
+	// those that change a matching file. Development information sends
+	// the key-naming ones.
+	Commits []gitrepo.Commit
+	// Paths says the paths setting filtered the commits (their messages
+	// are then the only commit messages scanned).
+	Paths bool
 }
 
 // workspaceRepo is the repository of the CI's workspace, opened once per
@@ -35,6 +46,15 @@ type workspaceRepo struct {
 	headMsg bool          // HEAD's message was read (a source of keys)
 	ciMsgs  int           // how many messages the CI itself gave
 	scan    commitScan    // what the key scan read
+	diff    *gitrepo.Differ
+}
+
+// differ is the run's one Differ: consecutive commits share trees.
+func (w *workspaceRepo) differ() *gitrepo.Differ {
+	if w.diff == nil {
+		w.diff = w.repo.NewDiffer()
+	}
+	return w.diff
 }
 
 // openWorkspace opens the repository at c's workspace and fills c with what
@@ -91,6 +111,78 @@ func (w *workspaceRepo) close() {
 // clone or a since that is not in the clone is never fatal: a warning says
 // what to change, and the messages that could be read are used.
 func scanCommits(ctx context.Context, s *settings.Settings, c cienv.Context, w *workspaceRepo) commitScan {
+	out := scanRange(ctx, s, c, w)
+	if w.repo != nil && !out.Walked && (len(s.Paths) > 0 || s.DevelopmentInfo.On()) {
+		// No range: the commit built is HEAD alone.
+		if rr, err := w.repo.Range(ctx, "", 1); err == nil {
+			out.Commits = rr.Commits
+		}
+	}
+	if len(s.Paths) > 0 {
+		filterPaths(s.Paths, w, &out)
+	}
+	return out
+}
+
+// filterPaths keeps the commits that change a file matching one of the
+// globs (a merge: against its first parent), and makes their messages the
+// only commit messages scanned: a message the CI gives cannot be told to
+// touch the paths, so it counts only as one of those commits.
+func filterPaths(globs []string, w *workspaceRepo, out *commitScan) {
+	out.Paths = true
+	if w.repo == nil {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("paths: the git repository cannot be read (%v), so no commit can be told to change %s; no commit message is scanned", w.err, strings.Join(globs, ", ")))
+		out.Messages, out.Commits = nil, nil
+		return
+	}
+	d := w.differ()
+	kept := out.Commits[:0:0]
+	var unknown []string
+	for _, cm := range out.Commits {
+		paths, err := d.ChangedPaths(plumbing.NewHash(cm.Hash))
+		if err != nil {
+			unknown = append(unknown, shortSHA(cm.Hash))
+			continue
+		}
+		if matchAny(globs, paths) {
+			kept = append(kept, cm)
+		}
+	}
+	if len(unknown) > 0 {
+		out.Warnings = append(out.Warnings, fmt.Sprintf("paths: the files changed by %s could not be read (a shallow clone's first commit has no parent to compare with: fetch one more commit, such as `fetch-depth: 2`, or the full history), so they do not count", listShort(unknown)))
+	}
+	msgs := make([]string, len(kept))
+	for i, cm := range kept {
+		msgs[i] = cm.Message
+	}
+	out.Info = strings.TrimSpace(out.Info + fmt.Sprintf("; %d of %d commit(s) change %s", len(kept), len(out.Commits), strings.Join(globs, ", ")))
+	out.Info = strings.TrimPrefix(out.Info, "; ")
+	out.Commits, out.Messages = kept, msgs
+}
+
+// matchAny reports whether a path matches one of the globs (validated by
+// settings, so Match cannot fail on the pattern).
+func matchAny(globs, paths []string) bool {
+	for _, p := range paths {
+		for _, g := range globs {
+			if ok, _ := doublestar.Match(g, p); ok {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// listShort names at most five commits, then how many more.
+func listShort(shas []string) string {
+	if len(shas) <= 5 {
+		return strings.Join(shas, ", ")
+	}
+	return fmt.Sprintf("%s and %d more", strings.Join(shas[:5], ", "), len(shas)-5)
+}
+
+// scanRange is scanCommits before the paths filter.
+func scanRange(ctx context.Context, s *settings.Settings, c cienv.Context, w *workspaceRepo) commitScan {
 	dir := c.Workspace
 	out := commitScan{Messages: c.CommitMessages}
 	since := strings.TrimSpace(s.CommitsSince)
@@ -138,6 +230,7 @@ func scanCommits(ctx context.Context, s *settings.Settings, c cienv.Context, w *
 	}
 	out.Walked, out.Since, out.Capped = since != "", since, rr.Capped
 	out.Messages = mergeMessages(rr.Messages, c.CommitMessages)
+	out.Commits = rr.Commits
 	if rr.Warning != "" {
 		// A default range that cannot be walked is worth a notice, not a
 		// warning: the CI's own messages are still scanned.
@@ -192,6 +285,8 @@ func noKeysMessage(s *settings.Settings, c cienv.Context, w *workspaceRepo) stri
 		places = append(places, "the pull request title")
 	}
 	switch {
+	case scan.Paths:
+		places = append(places, fmt.Sprintf("the %d commit message(s) that change %s", len(scan.Messages), strings.Join(s.Paths, ", ")))
 	case scan.Walked:
 		places = append(places, fmt.Sprintf("the %d commit message(s) since %s", len(scan.Messages), shortSHA(scan.Since)))
 	default:

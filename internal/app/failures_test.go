@@ -368,6 +368,10 @@ var appBadValues = []appBadValue{
 	{"fail_on_error", []string{"INPUT_FAIL_ON_ERROR=nope"}, "true or false", false},
 	{"timeout", []string{"INPUT_TIMEOUT=10"}, "Go duration", false},
 	{"debug", []string{"INPUT_DEBUG=2x"}, "true or false", false},
+	{"development_info", []string{"INPUT_DEVELOPMENT_INFO=sometimes"}, "false, true, only", false},
+	{"forge", []string{"INPUT_FORGE=sourcehut"}, "bitbucket_dc", false},
+	{"repository_url", []string{"INPUT_DEVELOPMENT_INFO=true", "JIRA_BUILD_NUMBER=1", "JIRA_URL=https://ci.example.com/1", "JIRA_PIPELINE_ID=p", "JIRA_ISSUE_KEYS=ABC-1"}, "set repository_url", true},
+	{"paths", []string{"INPUT_PATHS=services/[a/**"}, "not a valid glob", false},
 }
 
 // appAcceptsAnything lists the settings no value of which is refused, and why.

@@ -1,6 +1,7 @@
 package gitrepo
 
 import (
+	"context"
 	"fmt"
 	"math/rand"
 	"os"
@@ -95,6 +96,19 @@ func TestRangeMatchesGitLog(t *testing.T) {
 				isAncestor := err == nil
 				if isAncestor != (res.Warning == "") {
 					t.Errorf("since %s: ancestor %v but warning %q", since[:7], isAncestor, res.Warning)
+				}
+				// RangeFrom walks from another head as git log does.
+				head := repo.SHAs[rng.Intn(len(repo.SHAs))]
+				wantFrom := strings.Fields(runGit(t, repo.Dir, "log", "--format=%H", since+".."+head))
+				from, err := r.RangeFrom(context.Background(), head, since, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if len(wantFrom) == 0 {
+					wantFrom = []string{head}
+				}
+				if !reflect.DeepEqual(from.SHAs, wantFrom) {
+					t.Errorf("%s..%s:\n got %v\nwant %v", since[:7], head[:7], from.SHAs, wantFrom)
 				}
 				// The cap keeps git's first max commits.
 				if len(want) > 3 {

@@ -67,14 +67,34 @@ const fetchDepthHint = "fetch the full history (on GitHub Actions set `fetch-dep
 // The walk looks at ctx every 256 commits and returns ctx's error (and no
 // result) once it has ended.
 func (r *Repo) Range(ctx context.Context, since string, max int) (RangeResult, error) {
-	var res RangeResult
 	if err := ctx.Err(); err != nil {
-		return res, err
+		return RangeResult{}, err
 	}
 	head, err := r.headHash()
 	if err != nil {
-		return res, err
+		return RangeResult{}, err
 	}
+	return r.rangeFrom(ctx, head, since, max)
+}
+
+// RangeFrom is Range walked from head (a sha or ref) instead of HEAD: the
+// commits of `git log since..head`, such as a pull request's own commits
+// (base..head) when the checked-out commit is a merge the CI made. Its
+// warnings say HEAD where they mean head.
+func (r *Repo) RangeFrom(ctx context.Context, head, since string, max int) (RangeResult, error) {
+	if err := ctx.Err(); err != nil {
+		return RangeResult{}, err
+	}
+	h, err := r.Resolve(head)
+	if err != nil {
+		return RangeResult{}, err
+	}
+	return r.rangeFrom(ctx, h, since, max)
+}
+
+func (r *Repo) rangeFrom(ctx context.Context, head plumbing.Hash, since string, max int) (RangeResult, error) {
+	var res RangeResult
+	var err error
 	since = strings.TrimSpace(since)
 	if since == "" || isZeroSHA(since) {
 		return r.onlyHead(res, head, "")

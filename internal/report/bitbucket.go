@@ -24,6 +24,8 @@ type pipeResult struct {
 	TestsTotal       int64      `json:"tests_total"`
 	TestsFailed      int64      `json:"tests_failed"`
 	GatingStatus     string     `json:"gating_status,omitempty"`
+	DevInfoSent      bool       `json:"development_info_sent"`
+	CommitsSent      int        `json:"commits_sent"`
 }
 
 type pipeRecord struct {
@@ -50,6 +52,7 @@ func pipeResultFor(o Outcome) pipeResult {
 		},
 		CommitsScanned: o.CommitsScanned, TestsTotal: o.TestsTotal, TestsFailed: o.TestsFailed,
 		GatingStatus: o.GatingStatus,
+		DevInfoSent:  o.DevInfoSent, CommitsSent: o.CommitsSent,
 	}
 	if o.Kind == "deployment" && (o.EnvironmentID != "" || o.EnvironmentName != "") {
 		res.Record.Environment = &pipeEnv{ID: o.EnvironmentID, Name: o.EnvironmentName}

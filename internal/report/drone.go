@@ -35,6 +35,7 @@ type droneData struct {
 	IssueList   string      `json:"issueList"`
 	Issues      []droneLink `json:"issues"`
 	Unknown     string      `json:"unknown"`
+	Development string      `json:"development"` // "sent, 3 commit(s)" or ""
 }
 
 type droneLink struct {
@@ -48,15 +49,16 @@ type droneLink struct {
 // only (safeURL).
 func droneCardFor(o Outcome) droneCard {
 	d := droneData{
-		Title:    fmt.Sprintf("Jira %s: %s", md(or(o.Kind, "record")), statusTitle(o.Status)),
-		Message:  md(o.Message),
-		Status:   md(o.Status),
-		Kind:     md(o.Kind),
-		Record:   md(o.DisplayName),
-		URL:      safeURL(o.URL),
-		State:    md(o.State),
-		Pipeline: md(o.PipelineID),
-		Issues:   []droneLink{},
+		Title:       fmt.Sprintf("Jira %s: %s", md(or(o.Kind, "record")), statusTitle(o.Status)),
+		Message:     md(o.Message),
+		Status:      md(o.Status),
+		Kind:        md(o.Kind),
+		Record:      md(o.DisplayName),
+		URL:         safeURL(o.URL),
+		State:       md(o.State),
+		Pipeline:    md(o.PipelineID),
+		Issues:      []droneLink{},
+		Development: DevInfoSummary(o),
 	}
 	if o.Kind == "deployment" && o.EnvironmentName != "" {
 		d.Environment = md(fmt.Sprintf("%s (%s)", o.EnvironmentName, o.EnvironmentID))

@@ -302,7 +302,7 @@ func TestPipeResultIsValidJSONForAnyText(t *testing.T) {
 		t.Errorf("unescaped HTML in the result file:\n%s", raw)
 	}
 	var fields map[string]any
-	if err := json.Unmarshal([]byte(raw), &fields); err != nil || len(fields) != 9 {
+	if err := json.Unmarshal([]byte(raw), &fields); err != nil || len(fields) != 11 {
 		t.Errorf("%d fields, %v", len(fields), err)
 	}
 }

@@ -245,6 +245,18 @@ type Outcome struct {
 	TestsTotal      int64
 	TestsFailed     int64
 	GatingStatus    string
+	// Development information (development_info): whether Jira took every
+	// request, and how many commits they held.
+	DevInfoSent bool
+	CommitsSent int
+}
+
+// DevInfoSummary says what development information was sent ("" when none).
+func DevInfoSummary(o Outcome) string {
+	if !o.DevInfoSent {
+		return ""
+	}
+	return fmt.Sprintf("sent, %d commit(s)", o.CommitsSent)
 }
 
 // Sent reports whether Jira took the record.
@@ -253,17 +265,19 @@ func (o Outcome) Sent() bool { return o.Status == "sent" }
 // Outputs are the step's outputs (the names in action.yml).
 func (o Outcome) Outputs() map[string]string {
 	return map[string]string{
-		"issue_keys":         strings.Join(o.Keys, ","),
-		"type":               o.Kind,
-		"state":              o.State,
-		"pipeline_id":        o.PipelineID,
-		"environment_id":     o.EnvironmentID,
-		"sent":               fmt.Sprint(o.Sent()),
-		"unknown_issue_keys": strings.Join(o.UnknownKeys, ","),
-		"commits_scanned":    fmt.Sprint(o.CommitsScanned),
-		"tests_total":        fmt.Sprint(o.TestsTotal),
-		"tests_failed":       fmt.Sprint(o.TestsFailed),
-		"gating_status":      o.GatingStatus,
+		"issue_keys":            strings.Join(o.Keys, ","),
+		"type":                  o.Kind,
+		"state":                 o.State,
+		"pipeline_id":           o.PipelineID,
+		"environment_id":        o.EnvironmentID,
+		"sent":                  fmt.Sprint(o.Sent()),
+		"unknown_issue_keys":    strings.Join(o.UnknownKeys, ","),
+		"commits_scanned":       fmt.Sprint(o.CommitsScanned),
+		"tests_total":           fmt.Sprint(o.TestsTotal),
+		"tests_failed":          fmt.Sprint(o.TestsFailed),
+		"gating_status":         o.GatingStatus,
+		"development_info_sent": fmt.Sprint(o.DevInfoSent),
+		"commits_sent":          fmt.Sprint(o.CommitsSent),
 	}
 }
 
@@ -284,9 +298,26 @@ func summaryLine(o Outcome) string {
 	if keys == "" {
 		keys = "no issue keys"
 	}
+	if o.Kind == "" && o.Status != "skipped" {
+		// development_info: only, or a branch deletion: no record.
+		switch o.Status {
+		case "sent":
+			line := fmt.Sprintf("jira-cicd: sent development information (%d commit(s))", o.CommitsSent)
+			if o.Message != "" {
+				line += ": " + o.Message
+			}
+			return line
+		case "dry-run":
+			return "jira-cicd: dry run, would send development information"
+		}
+		return "jira-cicd: development information not sent: " + o.Message
+	}
 	switch o.Status {
 	case "sent":
 		line := fmt.Sprintf("jira-cicd: sent %s %q (%s) for %s", what, o.DisplayName, o.State, keys)
+		if o.DevInfoSent {
+			line += fmt.Sprintf("; development information: %d commit(s)", o.CommitsSent)
+		}
 		if o.GatingStatus != "" {
 			// Jira took the record; whether the deployment may go on is the
 			// gate's answer.
@@ -313,7 +344,7 @@ func Markdown(o Outcome) string {
 	if o.GatingStatus != "" && o.GatingStatus != "allowed" {
 		title += ", not allowed by gating"
 	}
-	fmt.Fprintf(&b, "### Jira %s: %s\n\n", md(o.Kind), title)
+	fmt.Fprintf(&b, "### Jira %s: %s\n\n", md(or(o.Kind, "development information")), title)
 	if o.Message != "" {
 		fmt.Fprintf(&b, "%s\n\n", md(o.Message))
 	}
@@ -337,6 +368,9 @@ func Markdown(o Outcome) string {
 	}
 	if o.CommitsScanned > 0 {
 		row("Commits scanned", fmt.Sprint(o.CommitsScanned))
+	}
+	if o.DevInfoSent {
+		row("Development information", DevInfoSummary(o))
 	}
 	links := make([]string, 0, len(o.Keys))
 	for _, k := range o.Keys {

@@ -42,6 +42,10 @@ var badValues = map[string][]badValue{
 	"fail_on_error":    {{value: "nope", says: "true or false"}},
 	"timeout":          {{value: "10", says: "Go duration"}, {value: "-1s", says: "at least 1s"}, {value: "1ns", says: "at least 1s"}, {value: "999ms", says: "at least 1s"}},
 	"debug":            {{value: "2x", says: "true or false"}},
+	"development_info": {{value: "sometimes", says: "false, true, only"}, {value: "only", says: "gating cannot apply", with: []string{"JIRA_GATING=true"}}},
+	"forge":            {{value: "sourcehut", says: "gitea (also Forgejo, Codeberg)"}},
+	"repository_url":   {{value: "git@github.com:a/b.git", says: "http(s) URL"}, {value: "https://u:p@git.example.com/a/b", says: "credentials"}},
+	"paths":            {{value: "services/[a/**", says: "not a valid glob"}, {value: "/etc/**", says: "relative to the repository root"}, {value: "../x/**", says: "relative to the repository root"}},
 }
 
 // acceptsAnything lists the settings Load takes any value of, and why.

@@ -12,8 +12,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/bmatcuk/doublestar/v4"
 	env "github.com/caarlos0/env/v10"
 
+	"github.com/jira-cicd/jira-cicd/internal/devinfo"
 	"github.com/jira-cicd/jira-cicd/internal/issuekeys"
 	"github.com/jira-cicd/jira-cicd/internal/netrule"
 	"github.com/jira-cicd/jira-cicd/internal/state"
@@ -290,6 +292,34 @@ func (s *Settings) validate() Errors {
 	}
 	if s.GatingTimeout <= 0 {
 		add("gating_timeout", "must be a positive Go duration such as 30s or 5m")
+	}
+	if s.Forge != "" {
+		if f, err := devinfo.ParseForge(s.Forge); err != nil {
+			add("forge", "%q is not accepted; use one of: github (also Enterprise), gitlab, gitea (also Forgejo, Codeberg), bitbucket (Cloud), bitbucket_dc (Data Center)", clip(s.Forge, 40))
+		} else {
+			s.Forge = string(f)
+		}
+	}
+	if s.RepositoryURL != "" {
+		if u, err := url.Parse(s.RepositoryURL); err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http") {
+			add("repository_url", "%q is not an http(s) URL such as https://git.example.com/team/app", clip(s.RepositoryURL, 100))
+		} else if u.User != nil {
+			add("repository_url", "a URL with credentials in it is not accepted; give the repository's web page, such as https://git.example.com/team/app")
+		}
+	}
+	for i, p := range s.Paths {
+		p = strings.TrimPrefix(strings.TrimSpace(p), "./")
+		switch {
+		case strings.HasPrefix(p, "/") || p == ".." || strings.HasPrefix(p, "../"):
+			add("paths", "%q is not relative to the repository root; give globs such as services/cart/**", clip(s.Paths[i], 100))
+		case !doublestar.ValidatePattern(p):
+			add("paths", "%q is not a valid glob; give globs such as services/cart/** (* within a directory, ** across directories, {a,b}, [abc])", clip(s.Paths[i], 100))
+		default:
+			s.Paths[i] = p
+		}
+	}
+	if s.DevelopmentInfo == DevInfoOnly && s.Gating {
+		add("development_info", "only sends no deployment, so gating cannot apply; remove gating or set development_info: true")
 	}
 	if s.Gating && s.Type == "build" {
 		add("gating", "applies to deployments only; remove it or set type: deployment")

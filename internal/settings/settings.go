@@ -40,10 +40,15 @@ type Settings struct {
 
 	CommitsSince   string        `env:"commits_since" group:"Commits and tests" doc:"the CI's previous commit, where it has one" help:"Scan every commit message since this sha, tag or ref (last_tag: the nearest tag before HEAD)."`
 	MaxCommits     int           `env:"max_commits" envDefault:"1000" group:"Commits and tests" help:"At most this many commits are scanned."`
+	Paths          List          `env:"paths" group:"Commits and tests" doc:"every file" help:"Monorepos: only commits that change a file matching one of these globs (relative to the repository root, ** allowed, such as services/cart/**) give their keys, to the record and to development information; a merge counts by its diff against its first parent."`
 	TestResults    List          `env:"test_results" group:"Commits and tests" help:"Glob patterns (** allowed, relative to the workspace) of JUnit XML files whose totals are sent with a build."`
 	Gating         bool          `env:"gating" envDefault:"false" group:"Gating" help:"Ask Jira to gate the deployment and wait until it is allowed; anything else fails the step, whatever fail_on_error says."`
 	GatingInterval time.Duration `env:"gating_interval" envDefault:"30s" group:"Gating" help:"How often to ask for the gating status (Go duration)."`
 	GatingTimeout  time.Duration `env:"gating_timeout" envDefault:"30m" group:"Gating" help:"How long to wait for a gating decision (Go duration); each status request is bounded by timeout."`
+
+	DevelopmentInfo DevInfoMode `env:"development_info" envDefault:"false" group:"Development information" help:"Also send the commits, branch and pull request whose messages, name or title name issue keys to Jira's development panel (true), or only them and no build or deployment (only). The credential needs the Development information permission."`
+	Forge           string      `env:"forge" group:"Development information" doc:"inferred from the CI and the repository URL" help:"Where the repository lives, for the links sent: github (also Enterprise), gitlab, gitea (also Forgejo, Codeberg), bitbucket (Cloud) or bitbucket_dc (Data Center)."`
+	RepositoryURL   string      `env:"repository_url" group:"Development information" doc:"the CI's repository web URL" help:"Web URL of the repository, for the development information's id and links."`
 
 	DryRun      bool          `env:"dry_run" envDefault:"false" group:"Behaviour" help:"Print the exact body that would be sent, as JSON on stdout; contact nothing, need no credentials."`
 	FailOnError bool          `env:"fail_on_error" envDefault:"true" group:"Behaviour" help:"A Jira or network failure fails the step; false: warn and exit 0."`
@@ -69,6 +74,36 @@ func (t *EnvType) UnmarshalText(b []byte) error {
 		return nil
 	}
 	return acceptErr(string(b), strings.Join(EnvTypes, ", "))
+}
+
+// DevInfoMode is the development_info setting.
+type DevInfoMode string
+
+// Values of development_info.
+const (
+	DevInfoOff  DevInfoMode = "false"
+	DevInfoOn   DevInfoMode = "true"
+	DevInfoOnly DevInfoMode = "only"
+)
+
+// On reports whether development information is sent (true or only).
+func (m DevInfoMode) On() bool { return m == DevInfoOn || m == DevInfoOnly }
+
+// UnmarshalText accepts true, false (and the other spellings of a boolean
+// setting) or only.
+func (m *DevInfoMode) UnmarshalText(b []byte) error {
+	v := strings.ToLower(strings.TrimSpace(string(b)))
+	switch v {
+	case "", "false", "0", "f", "no", "off":
+		*m = DevInfoOff
+	case "true", "1", "t", "yes", "on":
+		*m = DevInfoOn
+	case "only":
+		*m = DevInfoOnly
+	default:
+		return acceptErr(string(b), "false, true, only")
+	}
+	return nil
 }
 
 // Secret is a string that never prints itself.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -16,6 +15,7 @@ import (
 	"github.com/jira-cicd/jira-cicd/internal/devinfo"
 	"github.com/jira-cicd/jira-cicd/internal/gitrepo"
 	"github.com/jira-cicd/jira-cicd/internal/issuekeys"
+	"github.com/jira-cicd/jira-cicd/internal/record"
 	"github.com/jira-cicd/jira-cicd/internal/settings"
 )
 
@@ -109,7 +109,7 @@ func (r *run) devinfoInput(ctx context.Context) (devinfo.Input, error) {
 		in.Commits = append(in.Commits, r.devinfoCommit(cm))
 	}
 
-	if c.Branch != "" && (!prHeadName(c.Branch) || len(s.ProjectKeys) > 0) {
+	if c.Branch != "" && record.BranchNamesKeys(s, c.Branch) {
 		if head, ok := r.branchHead(commits); ok {
 			in.Branch = &devinfo.Branch{Name: c.Branch, Head: head}
 		}
@@ -247,19 +247,4 @@ func keepPaths(globs []string, w *workspaceRepo, in []gitrepo.Commit) []gitrepo.
 		}
 	}
 	return out
-}
-
-// prHeadName reports branch names that CIs make up for pull requests
-// (PR-24, MR-3): key-shaped, but not issue keys (record leaves them out of
-// the keys the same way).
-func prHeadName(branch string) bool {
-	b := path.Base(branch)
-	for _, p := range []string{"PR-", "MR-", "pr-", "mr-"} {
-		if n, ok := strings.CutPrefix(b, p); ok {
-			if _, err := strconv.Atoi(n); err == nil {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -319,7 +319,7 @@ func validEnvType(t string) string {
 func Keys(s *settings.Settings, c cienv.Context, commits []string) ([]issuekeys.Found, []string) {
 	set := issuekeys.New(s.ProjectKeys).NewSet()
 	set.AddKeys(issuekeys.Explicit, s.IssueKeys...)
-	if !prHeadName(c.Branch) || len(s.ProjectKeys) > 0 {
+	if BranchNamesKeys(s, c.Branch) {
 		set.Add(issuekeys.Branch, c.Branch)
 	}
 	set.Add(issuekeys.Title, c.PRTitle)
@@ -345,6 +345,14 @@ func shortKey(v string) string {
 		return v
 	}
 	return fmt.Sprintf("%s...%s (%d characters)", v[:20], v[len(v)-10:], len(v))
+}
+
+// BranchNamesKeys reports whether the branch's name is a source of issue
+// keys: not when it is a name CIs make up for pull requests (PR-24, MR-3),
+// key-shaped but no issue key, unless project_keys names the projects meant.
+// The record and the development information ask the same question.
+func BranchNamesKeys(s *settings.Settings, branch string) bool {
+	return !prHeadName(branch) || len(s.ProjectKeys) > 0
 }
 
 // prHeadName reports branch names that CIs make up for pull requests

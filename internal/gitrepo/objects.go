@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -37,13 +38,16 @@ type objectDB struct {
 	// the error about an object that is then not found.
 	skippedPacks string
 
-	zr      io.ReadCloser // reused zlib reader
-	br      bytes.Reader
-	bufr    *bufio.Reader // for packs read through ReadAt
-	scratch []byte        // inflate buffer of the last non-delta object
-	hdr     [32]byte
+	zr       io.ReadCloser // reused zlib reader
+	br       bytes.Reader
+	bufr     *bufio.Reader // for packs read through ReadAt
+	scratch  []byte        // inflate buffer of the last non-delta object
+	deltaBuf []byte        // inflate buffer of the delta being applied
+	hdr      [32]byte
 
-	deltaCache deltaCache
+	cache    objCache
+	chain    []deltaLink         // resolveDelta's chain, reused
+	chainSet map[objKey]struct{} // the links of a long chain
 }
 
 // maxObjectSize bounds the size the reader will inflate, so that a corrupt
@@ -428,7 +432,7 @@ func (db *objectDB) find(h *plumbing.Hash) (*pack, int64, error) {
 func (db *objectDB) read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
 	p, off, err := db.find(&h)
 	if err == nil {
-		t, data, err := db.readPacked(p, off, 0)
+		t, data, err := db.readPacked(p, off)
 		if err != nil {
 			return 0, nil, fmt.Errorf("object %s in %s: %w", h, p.name, err)
 		}
@@ -496,26 +500,12 @@ func (db *objectDB) inflateLoose(raw []byte) (plumbing.ObjectType, []byte, error
 	if err != nil || size < 0 || size > maxObjectSize {
 		return 0, nil, errors.New("bad size")
 	}
-	data := grow(db.scratch, int(size))
+	data, err := readSized(db.zr, db.scratch, int(size))
 	db.scratch = data
-	if _, err := io.ReadFull(db.zr, data); err != nil {
+	if err != nil {
 		return 0, nil, err
 	}
 	return t, data, nil
-}
-
-func grow(b []byte, n int) []byte {
-	if cap(b) < n {
-		c := 2 * cap(b)
-		if c < n {
-			c = n
-		}
-		if c < 4096 {
-			c = 4096
-		}
-		b = make([]byte, c)
-	}
-	return b[:n]
 }
 
 func (db *objectDB) resetZlib(src io.Reader) error {
@@ -536,30 +526,40 @@ const (
 	objREFDelta = 7
 )
 
-// readPacked reads the object at off in p. Non-delta content aliases
-// db.scratch; delta results are freshly allocated (and cached).
-func (db *objectDB) readPacked(p *pack, off int64, depth int) (plumbing.ObjectType, []byte, error) {
-	if depth > maxDeltaDepth {
-		return 0, nil, errors.New("delta chain too long")
-	}
+// packEntry is the header of a pack entry.
+type packEntry struct {
+	typ    byte
+	size   int   // of the object, or of the delta for a delta
+	dataAt int64 // where the zlib stream starts
+	// the base of a delta
+	baseP   *pack
+	baseOff int64
+}
+
+func (e *packEntry) isDelta() bool { return e.typ == objOFSDelta || e.typ == objREFDelta }
+
+// entryHeader reads the header of the pack entry at off, and for a
+// ref-delta finds its base.
+func (db *objectDB) entryHeader(p *pack, off int64) (packEntry, error) {
+	var e packEntry
 	hdr := db.hdr[:]
 	if rem := p.size - off; rem < int64(len(hdr)) {
-		if rem <= 0 {
-			return 0, nil, io.ErrUnexpectedEOF
+		if rem <= 0 || off < 0 {
+			return e, io.ErrUnexpectedEOF
 		}
 		hdr = hdr[:rem]
 	}
 	if err := p.readAt(hdr, off); err != nil {
-		return 0, nil, err
+		return e, err
 	}
 	c := hdr[0]
-	typ := (c >> 4) & 7
+	e.typ = (c >> 4) & 7
 	size := uint64(c & 0x0f)
 	shift := uint(4)
 	i := 1
 	for c&0x80 != 0 {
 		if i >= len(hdr) || shift > 56 {
-			return 0, nil, errors.New("bad object header")
+			return e, errors.New("bad object header")
 		}
 		c = hdr[i]
 		i++
@@ -567,80 +567,172 @@ func (db *objectDB) readPacked(p *pack, off int64, depth int) (plumbing.ObjectTy
 		shift += 7
 	}
 	if size > maxObjectSize {
-		return 0, nil, fmt.Errorf("object too large (%d bytes)", size)
+		return e, fmt.Errorf("object too large (%d bytes)", size)
 	}
-	switch typ {
+	e.size = int(size)
+	switch e.typ {
 	case 1, 2, 3, 4: // commit, tree, blob, tag
-		data := grow(db.scratch, int(size))
-		db.scratch = data
-		if err := db.inflate(p, off+int64(i), data); err != nil {
-			return 0, nil, err
-		}
-		return plumbing.ObjectType(typ), data, nil
 	case objOFSDelta:
 		if i >= len(hdr) {
-			return 0, nil, errors.New("bad delta header")
+			return e, errors.New("bad delta header")
 		}
 		c = hdr[i]
 		i++
 		rel := int64(c & 0x7f)
 		for c&0x80 != 0 {
 			if i >= len(hdr) || rel > 1<<48 {
-				return 0, nil, errors.New("bad delta offset")
+				return e, errors.New("bad delta offset")
 			}
 			c = hdr[i]
 			i++
 			rel = (rel+1)<<7 | int64(c&0x7f)
 		}
-		baseOff := off - rel
-		if rel <= 0 || baseOff < 12 {
-			return 0, nil, errors.New("bad delta offset")
+		e.baseP, e.baseOff = p, off-rel
+		if rel <= 0 || e.baseOff < 12 {
+			return e, errors.New("bad delta offset")
 		}
-		return db.readDelta(p, off, int64(i), int(size), p, baseOff, depth)
 	case objREFDelta:
 		if i+20 > len(hdr) {
-			return 0, nil, errors.New("bad delta header")
+			return e, errors.New("bad delta header")
 		}
 		var base plumbing.Hash
 		copy(base[:], hdr[i:i+20])
+		i += 20
 		bp, baseOff, err := db.find(&base)
 		if err != nil {
-			return 0, nil, fmt.Errorf("delta base %s: %w", base, err)
+			return e, fmt.Errorf("delta base %s: %w", base, err)
 		}
-		return db.readDelta(p, off, int64(i+20), int(size), bp, baseOff, depth)
+		e.baseP, e.baseOff = bp, baseOff
 	default:
-		return 0, nil, fmt.Errorf("bad object type %d", typ)
+		return e, fmt.Errorf("bad object type %d", e.typ)
 	}
+	e.dataAt = off + int64(i)
+	return e, nil
 }
 
-func (db *objectDB) readDelta(p *pack, off, dataAt int64, size int, bp *pack, baseOff int64, depth int) (plumbing.ObjectType, []byte, error) {
-	if t, data, ok := db.deltaCache.get(p, off); ok {
+// readPacked reads the object at off in p. Its content must not be
+// changed: it is either db.scratch (a non-delta object, overwritten by the
+// next read) or held by db.cache.
+func (db *objectDB) readPacked(p *pack, off int64) (plumbing.ObjectType, []byte, error) {
+	if t, data, ok := db.cache.get(p, off); ok {
 		return t, data, nil
 	}
-	delta := make([]byte, size)
-	if err := db.inflate(p, off+dataAt, delta); err != nil {
-		return 0, nil, err
-	}
-	t, base, ok := db.deltaCache.get(bp, baseOff)
-	if !ok {
-		var err error
-		t, base, err = db.readPacked(bp, baseOff, depth+1)
-		if err != nil {
-			return 0, nil, err
-		}
-	}
-	out, err := patchDelta(base, delta)
+	e, err := db.entryHeader(p, off)
 	if err != nil {
 		return 0, nil, err
 	}
-	db.deltaCache.put(p, off, t, out)
-	return t, out, nil
+	if !e.isDelta() {
+		data, err := db.inflate(p, e.dataAt, db.scratch, e.size)
+		db.scratch = data
+		if err != nil {
+			return 0, nil, err
+		}
+		return plumbing.ObjectType(e.typ), data, nil
+	}
+	return db.resolveDelta(p, off, e)
 }
 
-// inflate fills dst with the zlib stream at off.
-func (db *objectDB) inflate(p *pack, off int64, dst []byte) error {
+// deltaLink is one delta of a chain being resolved.
+type deltaLink struct {
+	p   *pack
+	off int64
+	e   packEntry
+}
+
+// chainSetAfter is the chain length from which resolveDelta looks links up
+// in a map rather than the chain itself.
+const chainSetAfter = 32
+
+// resolveDelta reads the delta at off in p (whose header is e): it follows
+// the chain of bases down to a cached object or a full one, then applies
+// the deltas back up, inflating each into one reused buffer, and caches
+// the full base and every result. A chain that comes back to one of its
+// own entries (ref-deltas can loop) fails at once.
+func (db *objectDB) resolveDelta(p *pack, off int64, e packEntry) (plumbing.ObjectType, []byte, error) {
+	chain := append(db.chain[:0], deltaLink{p, off, e})
+	defer func() { db.chain = chain[:0] }()
+	if db.chainSet != nil {
+		clear(db.chainSet)
+	}
+	var (
+		t    plumbing.ObjectType
+		base []byte
+	)
+	bp, boff := e.baseP, e.baseOff
+	for {
+		if ct, data, ok := db.cache.get(bp, boff); ok {
+			t, base = ct, data
+			break
+		}
+		if db.inChain(chain, bp, boff) {
+			return 0, nil, fmt.Errorf("delta chain loops (at offset %d of %s)", boff, bp.name)
+		}
+		be, err := db.entryHeader(bp, boff)
+		if err != nil {
+			return 0, nil, err
+		}
+		if !be.isDelta() {
+			t = plumbing.ObjectType(be.typ)
+			if base, err = db.inflate(bp, be.dataAt, nil, be.size); err != nil {
+				return 0, nil, err
+			}
+			db.cache.put(bp, boff, t, base)
+			break
+		}
+		if len(chain) >= maxDeltaDepth {
+			return 0, nil, errors.New("delta chain too long")
+		}
+		chain = append(chain, deltaLink{bp, boff, be})
+		if len(chain) > chainSetAfter {
+			if db.chainSet == nil {
+				db.chainSet = make(map[objKey]struct{})
+			}
+			if len(db.chainSet) == 0 {
+				for _, l := range chain {
+					db.chainSet[objKey{l.p, l.off}] = struct{}{}
+				}
+			} else {
+				db.chainSet[objKey{bp, boff}] = struct{}{}
+			}
+		}
+		bp, boff = be.baseP, be.baseOff
+	}
+	for i := len(chain) - 1; i >= 0; i-- {
+		l := &chain[i]
+		delta, err := db.inflate(l.p, l.e.dataAt, db.deltaBuf, l.e.size)
+		db.deltaBuf = delta
+		if err != nil {
+			return 0, nil, err
+		}
+		out, err := patchDelta(base, delta)
+		if err != nil {
+			return 0, nil, err
+		}
+		db.cache.put(l.p, l.off, t, out)
+		base = out
+	}
+	return t, base, nil
+}
+
+// inChain tells whether the entry at off in p is a link of chain.
+func (db *objectDB) inChain(chain []deltaLink, p *pack, off int64) bool {
+	if len(chain) > chainSetAfter {
+		_, ok := db.chainSet[objKey{p, off}]
+		return ok
+	}
+	for i := range chain {
+		if chain[i].off == off && chain[i].p == p {
+			return true
+		}
+	}
+	return false
+}
+
+// inflate inflates the zlib stream at off in p, whose inflated size is
+// size, into buf (reused if large enough; nil: a new buffer).
+func (db *objectDB) inflate(p *pack, off int64, buf []byte, size int) ([]byte, error) {
 	if off >= p.size {
-		return io.ErrUnexpectedEOF
+		return buf[:0], io.ErrUnexpectedEOF
 	}
 	var src io.Reader
 	if p.data != nil {
@@ -656,66 +748,149 @@ func (db *objectDB) inflate(p *pack, off int64, dst []byte) error {
 		src = db.bufr
 	}
 	if err := db.resetZlib(src); err != nil {
-		return err
+		return buf[:0], err
 	}
-	if _, err := io.ReadFull(db.zr, dst); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	return readSized(db.zr, buf, size)
+}
+
+// inflateStart is how much readSized allocates before it has read
+// anything: a size field is only a claim (a hostile 20-byte entry can claim
+// 60 MiB, which allocated up front cost 14 ms a read), so the buffer grows
+// with what the stream really holds.
+const inflateStart = 64 << 10
+
+// readSized reads exactly size bytes from r into buf, reusing buf when it
+// is large enough, and otherwise growing a new one as the data comes, up to
+// size (which the callers bound by maxObjectSize).
+func readSized(r io.Reader, buf []byte, size int) ([]byte, error) {
+	if cap(buf) >= size {
+		buf = buf[:size]
+		if _, err := io.ReadFull(r, buf); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf[:0], err
 		}
-		return err
+		return buf, nil
 	}
-	return nil
+	buf = make([]byte, 0, min(size, max(inflateStart, cap(buf))))
+	for len(buf) < size {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, min(cap(buf), size-len(buf)))
+		}
+		n, err := r.Read(buf[len(buf):min(cap(buf), size)])
+		buf = buf[:len(buf)+n]
+		if err != nil && len(buf) < size {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return buf[:0], err
+		}
+	}
+	return buf, nil
 }
 
-// deltaCache keeps the last few delta-resolved objects, so that a chain of
-// deltas (commit N against commit N-1, …) is resolved once, not once per
-// link. It is bounded in entries and bytes.
-type deltaCache struct {
-	entries []deltaEntry
-	next    int
-	bytes   int
+// objKey names a pack entry.
+type objKey struct {
+	p   *pack
+	off int64
 }
 
-type deltaEntry struct {
-	p    *pack
-	off  int64
+// objCache keeps objects read from packs: every delta result and every
+// full object a delta was applied to, so that the trees of a history,
+// which git stores as chains of deltas against each other, are inflated
+// about once each rather than once per chain that goes through them. It is
+// indexed by a map and bounded both in entries and in bytes, and evicts
+// with the clock algorithm (an entry read since the hand last passed it is
+// spared once), which costs nothing on a hit but setting a bit.
+//
+// Measured on BenchmarkChangesVsWalk1000 (2 CPUs, medians of 8): the
+// previous cache (64 delta results, 1 MiB, scanned linearly, full bases
+// never kept) gave Changes 35.7 µs a commit and Changes with lines 116 µs;
+// see diff.go's Differ for the numbers with this one.
+type objCache struct {
+	idx   map[objKey]int32
+	ents  []cacheEntry
+	free  []int32
+	hand  int
+	bytes int
+}
+
+type cacheEntry struct {
+	key  objKey
 	t    plumbing.ObjectType
+	used bool // the slot holds an object
+	ref  bool // read since the hand last passed
 	data []byte
 }
 
 const (
-	deltaCacheEntries = 64
-	deltaCacheBytes   = 1 << 20
+	objCacheEntries = 4096
+	objCacheBytes   = 32 << 20
+	// Larger objects are not kept: one would push out hundreds of trees.
+	objCacheMaxObject = objCacheBytes / 8
+	cacheEntryCost    = 96 // what an entry costs beside its data
 )
 
-func (c *deltaCache) get(p *pack, off int64) (plumbing.ObjectType, []byte, bool) {
-	for i := range c.entries {
-		if e := &c.entries[i]; e.p == p && e.off == off && e.data != nil {
-			return e.t, e.data, true
-		}
+func (c *objCache) get(p *pack, off int64) (plumbing.ObjectType, []byte, bool) {
+	i, ok := c.idx[objKey{p, off}]
+	if !ok {
+		return 0, nil, false
 	}
-	return 0, nil, false
+	e := &c.ents[i]
+	e.ref = true
+	return e.t, e.data, true
 }
 
-func (c *deltaCache) put(p *pack, off int64, t plumbing.ObjectType, data []byte) {
-	if len(data) > deltaCacheBytes/4 {
+func (c *objCache) put(p *pack, off int64, t plumbing.ObjectType, data []byte) {
+	cost := len(data) + cacheEntryCost
+	if len(data) > objCacheMaxObject {
 		return
 	}
-	if len(c.entries) < deltaCacheEntries {
-		c.entries = append(c.entries, deltaEntry{})
+	k := objKey{p, off}
+	if c.idx == nil {
+		c.idx = make(map[objKey]int32)
+	} else if _, ok := c.idx[k]; ok {
+		return
 	}
-	for c.bytes+len(data) > deltaCacheBytes {
-		// evict from the ring until it fits
-		e := &c.entries[c.next]
-		c.bytes -= len(e.data)
-		*e = deltaEntry{}
-		c.next = (c.next + 1) % len(c.entries)
+	for c.bytes+cost > objCacheBytes || (len(c.ents) >= objCacheEntries && len(c.free) == 0) {
+		c.evict()
 	}
-	e := &c.entries[c.next]
-	c.bytes -= len(e.data)
-	*e = deltaEntry{p: p, off: off, t: t, data: data}
-	c.bytes += len(data)
-	c.next = (c.next + 1) % len(c.entries)
+	var i int32
+	if n := len(c.free); n > 0 {
+		i, c.free = c.free[n-1], c.free[:n-1]
+	} else {
+		i = int32(len(c.ents))
+		c.ents = append(c.ents, cacheEntry{})
+	}
+	c.ents[i] = cacheEntry{key: k, t: t, used: true, data: data}
+	c.idx[k] = i
+	c.bytes += cost
+}
+
+// evict drops one entry: the first one from the hand on that was not read
+// since the hand last passed it. Only called with entries in the cache.
+func (c *objCache) evict() {
+	for {
+		i := c.hand
+		c.hand++
+		if c.hand >= len(c.ents) {
+			c.hand = 0
+		}
+		e := &c.ents[i]
+		if !e.used {
+			continue
+		}
+		if e.ref {
+			e.ref = false
+			continue
+		}
+		delete(c.idx, e.key)
+		c.bytes -= len(e.data) + cacheEntryCost
+		*e = cacheEntry{}
+		c.free = append(c.free, int32(i))
+		return
+	}
 }
 
 // hashesWithPrefix returns the objects whose hex name starts with prefix

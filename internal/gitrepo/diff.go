@@ -200,16 +200,15 @@ func commitTreeAndParent(data []byte) (tree, parent plumbing.Hash, hasParent boo
 // lists them. Use one Differ for the commits of one run. Like its Repo, a Differ is not safe
 // for concurrent use; it must not outlive the Repo's Close.
 type Differ struct {
-	r       *Repo
-	commits map[plumbing.Hash]commitHead
-	trees   treeCache
-	diff    treeDiff
-	lc      lineCounter
+	r     *Repo
+	trees treeCache
+	diff  treeDiff
+	lc    lineCounter
 }
 
 // NewDiffer returns a Differ reading r.
 func (r *Repo) NewDiffer() *Differ {
-	d := &Differ{r: r, commits: make(map[plumbing.Hash]commitHead)}
+	d := &Differ{r: r}
 	d.diff.d = d
 	return d
 }
@@ -261,26 +260,24 @@ func (d *Differ) commitTrees(h plumbing.Hash) (tree, parentTree plumbing.Hash, e
 	return c.tree, p.tree, nil
 }
 
-// commitHead reads the tree and first parent of commit h.
+// commitHead reads the tree and first parent of commit h. The commits a
+// run diffs were read by its walk, and the reader remembers what a diff
+// needs of them (objectDB.noteCommit).
 func (d *Differ) commitHead(h plumbing.Hash) (commitHead, error) {
-	if c, ok := d.commits[h]; ok {
+	if c, ok := d.r.db.commitHead(h); ok {
 		return c, nil
 	}
-	var c commitHead
 	t, data, err := d.r.db.read(h)
 	if err != nil {
-		return c, fmt.Errorf("read commit %s: %w", h, err)
+		return commitHead{}, fmt.Errorf("read commit %s: %w", h, err)
 	}
 	if t != plumbing.CommitObject {
-		return c, fmt.Errorf("object %s is a %s, not a commit", h, t)
+		return commitHead{}, fmt.Errorf("object %s is a %s, not a commit", h, t)
 	}
+	var c commitHead
 	if c.tree, c.parent, c.hasParent, err = commitTreeAndParent(data); err != nil {
 		return c, fmt.Errorf("commit %s: %w", h, err)
 	}
-	if len(d.commits) >= maxCachedCommits {
-		clear(d.commits)
-	}
-	d.commits[h] = c
 	return c, nil
 }
 

@@ -571,8 +571,9 @@ func (d *Differ) textBlob(h plumbing.Hash) ([]byte, bool) {
 	if h.IsZero() {
 		return nil, true
 	}
-	t, data, err := d.r.db.read(h)
-	if err != nil || t != plumbing.BlobObject || len(data) > maxLineCountBlob {
+	// A blob over the limit is known from its header: not inflated.
+	t, data, err := d.r.db.readMax(h, maxLineCountBlob)
+	if err != nil || t != plumbing.BlobObject {
 		return nil, false
 	}
 	if bytes.IndexByte(data[:min(len(data), binarySniffBytes)], 0) >= 0 {

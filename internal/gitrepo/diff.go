@@ -318,7 +318,8 @@ func (c *treeCache) put(h plumbing.Hash, ents []treeEntry, cost int) {
 	}
 	if c.cur == nil || c.curBytes+cost > maxCachedTreeBytes/2 {
 		// The current generation is full: it becomes the old one.
-		c.old, c.cur, c.curBytes = c.cur, make(map[plumbing.Hash]cachedTree), 0
+		// Sized as the last one: growing the map cost 5% of Changes.
+		c.old, c.cur, c.curBytes = c.cur, make(map[plumbing.Hash]cachedTree, len(c.cur)), 0
 	}
 	c.cur[h] = cachedTree{ents, cost}
 	c.curBytes += cost
@@ -358,15 +359,14 @@ func (td *treeDiff) readTree(h plumbing.Hash) ([]treeEntry, error) {
 	}
 	ents, ok := td.d.trees.get(h)
 	if !ok {
-		t, data, err := td.d.r.db.read(h)
+		// The entries alias data, kept (and never changed) by the reader.
+		t, data, err := td.d.r.db.readKept(h)
 		if err != nil {
 			return nil, fmt.Errorf("read tree %s: %w", h, err)
 		}
 		if t != plumbing.TreeObject {
 			return nil, fmt.Errorf("object %s is a %s, not a tree", h, t)
 		}
-		// data aliases the reader's buffer, which the next read reuses.
-		data = bytes.Clone(data)
 		// Each entry has a NUL: their count bounds the entries (hashes
 		// may hold NULs too).
 		n := min(bytes.Count(data, []byte{0}), maxTreeEntries)

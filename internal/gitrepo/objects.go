@@ -445,9 +445,22 @@ var errTooLarge = errors.New("object larger than the limit")
 // read cost the line counts of BenchmarkChangesVsWalk1000 9%: a delta's
 // result size is in its first bytes, which means one more zlib start.)
 func (db *objectDB) readMax(h plumbing.Hash, limit int) (plumbing.ObjectType, []byte, error) {
+	return db.readObject(h, limit, false)
+}
+
+// readKept is read for content the caller keeps: it is never overwritten
+// by a later read (it must not be changed either: it may be cached). A
+// delta's result or a cached object is returned as is, saving the copy a
+// caller would make (13% of Changes on BenchmarkChangesVsWalk1000 was
+// bytes.Clone of trees).
+func (db *objectDB) readKept(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+	return db.readObject(h, maxObjectSize, true)
+}
+
+func (db *objectDB) readObject(h plumbing.Hash, limit int, keep bool) (plumbing.ObjectType, []byte, error) {
 	p, off, err := db.find(&h)
 	if err == nil {
-		t, data, err := db.readPacked(p, off, limit)
+		t, data, err := db.readPacked(p, off, limit, keep)
 		if err == errTooLarge {
 			return 0, nil, err
 		}
@@ -465,6 +478,9 @@ func (db *objectDB) readMax(h plumbing.Hash, limit int) (plumbing.ObjectType, []
 	if t, data, err := db.readLoose(h, limit); err != errNotFound {
 		if err == nil && t == plumbing.CommitObject {
 			db.noteCommit(h, data)
+		}
+		if err == nil && keep {
+			data = bytes.Clone(data)
 		}
 		return t, data, err
 	}
@@ -713,8 +729,9 @@ func (db *objectDB) entryHeader(p *pack, off int64) (packEntry, error) {
 
 // readPacked reads the object at off in p, of at most limit bytes (else
 // errTooLarge). Its content must not be changed: it is either db.scratch
-// (a non-delta object, overwritten by the next read) or held by db.cache.
-func (db *objectDB) readPacked(p *pack, off int64, limit int) (plumbing.ObjectType, []byte, error) {
+// (a non-delta object unless keep, overwritten by the next read) or held
+// by db.cache, or a delta's result.
+func (db *objectDB) readPacked(p *pack, off int64, limit int, keep bool) (plumbing.ObjectType, []byte, error) {
 	if t, data, ok := db.cache.get(p, off); ok {
 		if len(data) > limit {
 			return 0, nil, errTooLarge
@@ -728,6 +745,13 @@ func (db *objectDB) readPacked(p *pack, off int64, limit int) (plumbing.ObjectTy
 	if !e.isDelta() {
 		if e.size > limit {
 			return 0, nil, errTooLarge
+		}
+		if keep {
+			data, err := db.inflate(p, e.dataAt, nil, e.size)
+			if err != nil {
+				return 0, nil, err
+			}
+			return plumbing.ObjectType(e.typ), data, nil
 		}
 		data, err := db.inflate(p, e.dataAt, db.scratch, e.size)
 		db.scratch = data

@@ -20,7 +20,10 @@ func patchDelta(base, delta []byte) ([]byte, error) {
 	if !ok || dstSize > maxObjectSize {
 		return nil, errBadDelta
 	}
-	out := make([]byte, 0, dstSize)
+	// The announced size is only a claim (a few hostile bytes can announce
+	// 64 MiB): the buffer starts at what the base and the delta can
+	// plausibly make and grows with the data copied.
+	out := make([]byte, 0, min(dstSize, uint64(len(base))+uint64(len(delta))))
 	for len(rest) > 0 {
 		cmd := rest[0]
 		rest = rest[1:]

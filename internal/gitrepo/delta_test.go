@@ -2,7 +2,6 @@ package gitrepo
 
 import (
 	"bytes"
-	"github.com/go-git/go-git/v5/plumbing"
 	"testing"
 
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
@@ -91,32 +90,4 @@ func FuzzPatchDelta(f *testing.F) {
 			t.Fatalf("patchDelta = %q, go-git = %q", got, want)
 		}
 	})
-}
-
-// The delta cache stays within its entries and bytes, and keeps the newest.
-func TestDeltaCacheBounds(t *testing.T) {
-	var c deltaCache
-	p := &pack{}
-	for i := 0; i < deltaCacheEntries+500; i++ {
-		c.put(p, int64(i), plumbing.BlobObject, make([]byte, 100))
-	}
-	if len(c.m) > deltaCacheEntries || c.bytes != 100*len(c.m) {
-		t.Fatalf("%d entries, %d bytes", len(c.m), c.bytes)
-	}
-	if _, _, ok := c.get(p, deltaCacheEntries+499); !ok {
-		t.Error("the newest entry is gone")
-	}
-	if _, _, ok := c.get(p, 0); ok {
-		t.Error("the oldest entry stayed")
-	}
-	big := make([]byte, deltaCacheBytes/4)
-	for i := 0; i < 10; i++ {
-		c.put(p, int64(100000+i), plumbing.BlobObject, big)
-	}
-	if c.bytes > deltaCacheBytes {
-		t.Fatalf("%d bytes", c.bytes)
-	}
-	if _, _, ok := c.get(p, 100009); !ok {
-		t.Error("the newest large entry is gone")
-	}
 }

@@ -267,17 +267,10 @@ type sentRecord struct {
 // very same bytes (the same updateSequenceNumber), which Jira's ordering
 // makes idempotent. Success is a 202 with the API's answer in it.
 func (c *Client) submit(ctx context.Context, op, api string, body any, recs []sentRecord) (Result, error) {
-	// The body is encoded while the token and tenant_info requests are in
-	// flight rather than after their answers: encoding a build's body the
-	// first time (encoding/json builds its encoders) took ~80 µs of the
-	// bench's end-to-end run, all of it on the path to the submission
-	// (issue 12).
-	prepared := make(chan error, 1)
-	go func() { prepared <- c.Prepare(ctx) }()
-	b, err := json.Marshal(body)
-	if perr := <-prepared; perr != nil {
-		return Result{}, perr
+	if err := c.Prepare(ctx); err != nil {
+		return Result{}, err
 	}
+	b, err := json.Marshal(body)
 	if err != nil {
 		return Result{}, &Error{Op: op, Err: err}
 	}

@@ -5,6 +5,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -40,9 +41,10 @@ func run() int {
 	// repository, not before it starts: signal.Notify takes ~0.11 ms (the
 	// runtime starts its signal thread and waits for it), the median of 61
 	// runs of bench's end-to-end job, ~4% of the step's wall time (issue 12).
-	// The run waits for them before its first request to Jira (Env.Ready),
-	// so a signal once anything may be sent is always handled; one before
-	// that ends the process as one during the runtime's start does.
+	// The run waits for them before its first request to Jira (Env.Ready)
+	// and before its first line (heldWriter), so a signal once the run has
+	// printed or sent anything is always handled; one before that ends the
+	// process as one during the runtime's start does, with nothing done.
 	ready := make(chan struct{})
 	done := make(chan int, 1)
 	go func() {
@@ -50,8 +52,8 @@ func run() int {
 			Args:    os.Args[1:],
 			Environ: os.Environ(),
 			WorkDir: wd,
-			Stdout:  os.Stdout,
-			Stderr:  os.Stderr,
+			Stdout:  heldWriter{ready, os.Stdout},
+			Stderr:  heldWriter{ready, os.Stderr},
 			Version: version,
 			Ready:   ready,
 		})
@@ -76,6 +78,18 @@ func run() int {
 	case <-grace.C:
 	}
 	return signalExit(sig)
+}
+
+// heldWriter holds the run's output back until ready is closed (the signal
+// handlers are in place).
+type heldWriter struct {
+	ready <-chan struct{}
+	w     io.Writer
+}
+
+func (h heldWriter) Write(p []byte) (int, error) {
+	<-h.ready
+	return h.w.Write(p)
 }
 
 func signalName(sig os.Signal) string {

@@ -5,7 +5,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -34,32 +33,21 @@ func main() { os.Exit(run()) }
 // graceAfterSignal. A second signal exits at once, with its own code.
 func run() int {
 	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
 	wd, _ := os.Getwd()
-	// The handlers are registered while the run reads its settings and the
-	// repository, not before it starts: signal.Notify takes ~0.11 ms (the
-	// runtime starts its signal thread and waits for it), the median of 61
-	// runs of bench's end-to-end job, ~4% of the step's wall time (issue 12).
-	// The run waits for them before its first request to Jira (Env.Ready)
-	// and before its first line (heldWriter), so a signal once the run has
-	// printed or sent anything is always handled; one before that ends the
-	// process as one during the runtime's start does, with nothing done.
-	ready := make(chan struct{})
 	done := make(chan int, 1)
 	go func() {
 		done <- runApp(ctx, app.Env{
 			Args:    os.Args[1:],
 			Environ: os.Environ(),
 			WorkDir: wd,
-			Stdout:  heldWriter{ready, os.Stdout},
-			Stderr:  heldWriter{ready, os.Stderr},
+			Stdout:  os.Stdout,
+			Stderr:  os.Stderr,
 			Version: version,
-			Ready:   ready,
 		})
 	}()
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
-	close(ready)
 	var sig os.Signal
 	select {
 	case code := <-done:
@@ -78,18 +66,6 @@ func run() int {
 	case <-grace.C:
 	}
 	return signalExit(sig)
-}
-
-// heldWriter holds the run's output back until ready is closed (the signal
-// handlers are in place).
-type heldWriter struct {
-	ready <-chan struct{}
-	w     io.Writer
-}
-
-func (h heldWriter) Write(p []byte) (int, error) {
-	<-h.ready
-	return h.w.Write(p)
 }
 
 func signalName(sig os.Signal) string {

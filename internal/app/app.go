@@ -46,9 +46,6 @@ type Env struct {
 	// (zero: jira.DefaultRetry); tests give it a fake clock.
 	Retry   jira.Retry
 	Version string
-	// Ready, when set, is waited for before the first request to Jira
-	// (main registers its signal handlers meanwhile).
-	Ready <-chan struct{}
 }
 
 // Run runs the step once and returns its exit code.
@@ -280,13 +277,6 @@ func (r *run) send(ctx context.Context, plan record.Plan, body record.Body) int 
 	s, rep := r.s, r.rep
 	if r.stopping(ctx) {
 		return r.stopped(ctx, "before the send")
-	}
-	if r.env.Ready != nil {
-		select {
-		case <-r.env.Ready:
-		case <-ctx.Done():
-			return r.stopped(ctx, "before the send")
-		}
 	}
 	// The client lives for the run; the submission has its own timeout, and
 	// the gating wait, after it, its own bounds (see gate).

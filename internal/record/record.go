@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/url"
 	"path"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -261,15 +260,33 @@ func describe(p Plan, c cienv.Context) string {
 // characters as one dash, at most 255 characters. The same name always gives
 // the same id, so Jira keeps one row per environment.
 func Slug(name string) string {
-	s := nonSlug.ReplaceAllString(strings.ToLower(name), "-")
-	s = strings.Trim(s, "-")
+	s := strings.Trim(slugRuns(strings.ToLower(name)), "-")
 	if len(s) > maxText {
 		s = strings.TrimRight(s[:maxText], "-")
 	}
 	return s
 }
 
-var nonSlug = regexp.MustCompile(`[^a-z0-9_.]+`)
+// slugRuns replaces each run of bytes other than a-z, 0-9, '_' and '.' with
+// one '-'. Byte by byte is the same as the regexp [^a-z0-9_.]+ over runes:
+// every byte of a multi-byte UTF-8 character is >= 0x80, outside the set. A
+// loop, not a regexp, so that no run compiles one at init (issue 12).
+func slugRuns(s string) string {
+	var b strings.Builder
+	b.Grow(len(s))
+	run := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '.' {
+			b.WriteByte(c)
+			run = false
+		} else if !run {
+			b.WriteByte('-')
+			run = true
+		}
+	}
+	return b.String()
+}
 
 // InferEnvType guesses Jira's environment type from a name, word by word:
 // stag/stg/preprod -> staging; prod/prd/live -> production; test/qa/uat/sit

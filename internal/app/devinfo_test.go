@@ -556,3 +556,22 @@ func TestDevinfoOnlyNeedsNoRecordValues(t *testing.T) {
 		t.Errorf("summary line:\n%s", r.stderr)
 	}
 }
+
+// With development information the token and cloud id are taken while the
+// commits' files are read; a failure there is reported once, by the send,
+// and not asked again (one lookup for a final 404, not two).
+func TestDevinfoEarlyFailureIsReportedOnce(t *testing.T) {
+	srv := newJira(t, fakejira.WithScript(fakejira.EndpointTenantInfo, fakejira.ErrorResponse(404, "Not Found")))
+	repo := linearRepo(t, 1)
+	dir, env := repoEnv(t, srv, repo.Dir, "INPUT_DEVELOPMENT_INFO=true", "GITHUB_SHA="+repo.SHAs[1])
+	r := runStep(t, dir, nil, env)
+	if r.code != ExitFailure || !strings.Contains(r.stdout+r.stderr, "tenant_info") {
+		t.Fatalf("exit %d:\n%s\n%s", r.code, r.stdout, r.stderr)
+	}
+	if n := srv.Count(fakejira.EndpointTenantInfo); n != 1 {
+		t.Errorf("%d tenant_info requests, want 1", n)
+	}
+	if n := srv.Count(fakejira.EndpointBuilds) + srv.Count(fakejira.EndpointDevInfo); n != 0 {
+		t.Errorf("%d submissions without a cloud id", n)
+	}
+}

@@ -77,7 +77,19 @@ func (r *run) send(ctx context.Context, plan record.Plan, body *record.Body, dev
 	}
 	// The client lives for the run; each submission has its own timeout,
 	// and the gating wait, after them, its own bounds (see gate).
-	client := r.newClient(ctx)
+	client := r.client
+	if client == nil {
+		client = r.newClient(ctx)
+	}
+	if r.prepared != nil {
+		// The token and cloud id taken while the files were read.
+		if err := <-r.prepared; err != nil {
+			if r.stopping(ctx) {
+				return r.stopped(ctx, "during the send")
+			}
+			return r.fail(err.Error())
+		}
+	}
 	var (
 		res    jira.Result
 		recErr error
@@ -243,7 +255,19 @@ func (r *run) deleteBranch(ctx context.Context) int {
 		r.out.Status = "dry-run"
 		return r.finish(ExitOK)
 	}
-	client := r.newClient(ctx)
+	client := r.client
+	if client == nil {
+		client = r.newClient(ctx)
+	}
+	if r.prepared != nil {
+		// The token and cloud id taken while the files were read.
+		if err := <-r.prepared; err != nil {
+			if r.stopping(ctx) {
+				return r.stopped(ctx, "during the send")
+			}
+			return r.fail(err.Error())
+		}
+	}
 	dctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	err = client.DeleteBranch(dctx, repoID, branchID, r.env.Now().UnixMilli())
 	cancel()

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/bmatcuk/doublestar/v4"
-	"github.com/go-git/go-git/v5/plumbing"
 
 	"github.com/jira-cicd/jira-cicd/internal/cienv"
 	"github.com/jira-cicd/jira-cicd/internal/gitrepo"
@@ -139,7 +138,7 @@ func filterPaths(globs []string, w *workspaceRepo, out *commitScan) {
 	kept := out.Commits[:0:0]
 	var unknown []string
 	for _, cm := range out.Commits {
-		paths, err := d.ChangedPaths(plumbing.NewHash(cm.Hash))
+		paths, err := d.ChangedPaths(gitrepo.NewHash(cm.Hash))
 		if err != nil {
 			unknown = append(unknown, shortSHA(cm.Hash))
 			continue

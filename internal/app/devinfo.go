@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/jira-cicd/jira-cicd/internal/cienv"
 	"github.com/jira-cicd/jira-cicd/internal/devinfo"
 	"github.com/jira-cicd/jira-cicd/internal/gitrepo"
@@ -162,7 +160,7 @@ func (r *run) readDevinfoCommit(cm gitrepo.Commit) devinfo.Commit {
 	if countLines {
 		r.linesCounted++
 	}
-	files, total, err := r.git.differ().Changes(plumbing.NewHash(cm.Hash), devinfoFiles, countLines)
+	files, total, err := r.git.differ().Changes(gitrepo.NewHash(cm.Hash), devinfoFiles, countLines)
 	if err != nil {
 		if !errors.Is(err, gitrepo.ErrParentNotInClone) {
 			r.rep.Debugf("development information: the files of commit %s could not be read: %v", shortSHA(cm.Hash), err)
@@ -242,7 +240,7 @@ func (r *run) pullRequestCommits(ctx context.Context) []gitrepo.Commit {
 func keepPaths(globs []string, w *workspaceRepo, in []gitrepo.Commit) []gitrepo.Commit {
 	var out []gitrepo.Commit
 	for _, cm := range in {
-		if paths, err := w.differ().ChangedPaths(plumbing.NewHash(cm.Hash)); err == nil && matchAny(globs, paths) {
+		if paths, err := w.differ().ChangedPaths(gitrepo.NewHash(cm.Hash)); err == nil && matchAny(globs, paths) {
 			out = append(out, cm)
 		}
 	}

@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/jira-cicd/jira-cicd/internal/devinfo"
 	"github.com/jira-cicd/jira-cicd/internal/gitrepo"
 	"github.com/jira-cicd/jira-cicd/internal/gitrepo/gittest"
@@ -134,7 +132,7 @@ func BenchmarkDevinfoVsWalk(b *testing.B) {
 					if len(ex.Find(cm.Message)) == 0 {
 						continue
 					}
-					files, total, err := d.Changes(plumbing.NewHash(cm.Hash), devinfoFiles, len(in.Commits) < tc.lines)
+					files, total, err := d.Changes(gitrepo.NewHash(cm.Hash), devinfoFiles, len(in.Commits) < tc.lines)
 					if err != nil {
 						b.Fatal(err)
 					}

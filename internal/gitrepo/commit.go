@@ -6,18 +6,16 @@ import (
 	"errors"
 	"fmt"
 	"time"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // commitInfo is what the walks need of a commit.
 type commitInfo struct {
-	parents []plumbing.Hash // appended to the caller's slice
-	when    int64           // committer time, Unix seconds
-	tz      int             // committer zone offset, seconds east of UTC
-	msg     []byte          // the message (everything after the header); aliases the object data
-	author  []byte          // the author line after "author "; aliases the object data
-	enc     []byte          // the encoding header's value, nil when none
+	parents []Hash // appended to the caller's slice
+	when    int64  // committer time, Unix seconds
+	tz      int    // committer zone offset, seconds east of UTC
+	msg     []byte // the message (everything after the header); aliases the object data
+	author  []byte // the author line after "author "; aliases the object data
+	enc     []byte // the encoding header's value, nil when none
 }
 
 var errBadCommit = errors.New("malformed commit object")
@@ -26,7 +24,7 @@ var errBadCommit = errors.New("malformed commit object")
 // Header lines other than parent and committer are skipped, including
 // multi-line ones (gpgsig, mergetag), whose continuation lines start with a
 // space.
-func parseCommit(data []byte, parents []plumbing.Hash) (commitInfo, error) {
+func parseCommit(data []byte, parents []Hash) (commitInfo, error) {
 	ci := commitInfo{parents: parents}
 	rest := data
 	sawCommitter := false
@@ -58,7 +56,7 @@ func parseCommit(data []byte, parents []plumbing.Hash) (commitInfo, error) {
 func (ci *commitInfo) header(line []byte, sawCommitter *bool) error {
 	switch {
 	case bytes.HasPrefix(line, []byte("parent ")):
-		var h plumbing.Hash
+		var h Hash
 		if len(line) < 7+40 {
 			return errBadCommit
 		}
@@ -138,8 +136,8 @@ func lastIndexByte[T string | []byte](s T, c byte) int {
 
 // tagInfo is what is needed of an annotated tag object.
 type tagInfo struct {
-	target     plumbing.Hash
-	targetType plumbing.ObjectType
+	target     Hash
+	targetType ObjectType
 	when       int64 // tagger time
 }
 
@@ -168,7 +166,7 @@ func parseTag(data []byte) (tagInfo, error) {
 			}
 			haveObject = true
 		case bytes.HasPrefix(line, []byte("type ")):
-			t, err := plumbing.ParseObjectType(string(line[5:]))
+			t, err := parseObjectType(string(line[5:]))
 			if err != nil {
 				return ti, fmt.Errorf("malformed tag object: %v", err)
 			}

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"unsafe"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // FileChange is one file a commit changes against its first parent.
@@ -69,7 +67,7 @@ var errBadTree = errors.New("malformed tree object")
 type treeEntry struct {
 	mode uint32
 	name []byte // aliases the tree's data
-	hash plumbing.Hash
+	hash Hash
 }
 
 func (e *treeEntry) isDir() bool { return e.mode&modeTypeMask == modeDir }
@@ -148,7 +146,7 @@ func entryTail(e *treeEntry, n int) int {
 }
 
 // commitTreeAndParent reads the tree and the first parent of a raw commit.
-func commitTreeAndParent(data []byte) (tree, parent plumbing.Hash, hasParent bool, err error) {
+func commitTreeAndParent(data []byte) (tree, parent Hash, hasParent bool, err error) {
 	rest := data
 	first := true
 	for len(rest) > 0 {
@@ -242,13 +240,13 @@ func (r *Repo) NewDiffer() *Differ {
 
 // ChangedPaths is NewDiffer().ChangedPaths(h): to read many commits, use
 // one Differ.
-func (r *Repo) ChangedPaths(h plumbing.Hash) ([]string, error) {
+func (r *Repo) ChangedPaths(h Hash) ([]string, error) {
 	return r.NewDiffer().ChangedPaths(h)
 }
 
 // Changes is NewDiffer().Changes(h, maxFiles, countLines): to read many
 // commits, use one Differ.
-func (r *Repo) Changes(h plumbing.Hash, maxFiles int, countLines bool) (files []FileChange, total int, err error) {
+func (r *Repo) Changes(h Hash, maxFiles int, countLines bool) (files []FileChange, total int, err error) {
 	return r.NewDiffer().Changes(h, maxFiles, countLines)
 }
 
@@ -260,19 +258,19 @@ const (
 
 // commitHead is what a diff needs of a commit object.
 type commitHead struct {
-	tree, parent plumbing.Hash
+	tree, parent Hash
 	hasParent    bool
 }
 
 // commitTrees returns the tree of commit h and of its first parent (zero
 // for a root commit).
-func (d *Differ) commitTrees(h plumbing.Hash) (tree, parentTree plumbing.Hash, err error) {
+func (d *Differ) commitTrees(h Hash) (tree, parentTree Hash, err error) {
 	c, err := d.commitHead(h)
 	if err != nil {
 		return tree, parentTree, err
 	}
 	if !c.hasParent {
-		return c.tree, plumbing.ZeroHash, nil
+		return c.tree, ZeroHash, nil
 	}
 	if _, shallow := d.r.shallow[h]; shallow {
 		return c.tree, parentTree, fmt.Errorf("commit %s: %w", short(h), ErrParentNotInClone)
@@ -290,7 +288,7 @@ func (d *Differ) commitTrees(h plumbing.Hash) (tree, parentTree plumbing.Hash, e
 // commitHead reads the tree and first parent of commit h. The commits a
 // run diffs were read by its walk, and the reader remembers what a diff
 // needs of them (objectDB.noteCommit).
-func (d *Differ) commitHead(h plumbing.Hash) (commitHead, error) {
+func (d *Differ) commitHead(h Hash) (commitHead, error) {
 	if c, ok := d.r.db.commitHead(h); ok {
 		return c, nil
 	}
@@ -298,7 +296,7 @@ func (d *Differ) commitHead(h plumbing.Hash) (commitHead, error) {
 	if err != nil {
 		return commitHead{}, fmt.Errorf("read commit %s: %w", h, err)
 	}
-	if t != plumbing.CommitObject {
+	if t != CommitObject {
 		return commitHead{}, fmt.Errorf("object %s is a %s, not a commit", h, t)
 	}
 	var c commitHead
@@ -313,7 +311,7 @@ func (d *Differ) commitHead(h plumbing.Hash) (commitHead, error) {
 // previous old one is dropped), and a hit in the old one moves the tree
 // back to the current one: a cheap approximation of LRU.
 type treeCache struct {
-	cur, old map[plumbing.Hash]cachedTree
+	cur, old map[Hash]cachedTree
 	curBytes int
 }
 
@@ -322,7 +320,7 @@ type cachedTree struct {
 	cost int
 }
 
-func (c *treeCache) get(h plumbing.Hash) ([]treeEntry, bool) {
+func (c *treeCache) get(h Hash) ([]treeEntry, bool) {
 	if e, ok := c.cur[h]; ok {
 		return e.ents, true
 	}
@@ -339,14 +337,14 @@ func treeCost(ents []treeEntry, dataLen int) int {
 	return 64 + dataLen + cap(ents)*int(unsafe.Sizeof(treeEntry{}))
 }
 
-func (c *treeCache) put(h plumbing.Hash, ents []treeEntry, cost int) {
+func (c *treeCache) put(h Hash, ents []treeEntry, cost int) {
 	if cost > maxCachedTreeBytes/4 {
 		return
 	}
 	if c.cur == nil || c.curBytes+cost > maxCachedTreeBytes/2 {
 		// The current generation is full: it becomes the old one.
 		// Sized as the last one: growing the map cost 5% of Changes.
-		c.old, c.cur, c.curBytes = c.cur, make(map[plumbing.Hash]cachedTree, len(c.cur)), 0
+		c.old, c.cur, c.curBytes = c.cur, make(map[Hash]cachedTree, len(c.cur)), 0
 	}
 	c.cur[h] = cachedTree{ents, cost}
 	c.curBytes += cost
@@ -356,7 +354,7 @@ func (c *treeCache) put(h plumbing.Hash, ents []treeEntry, cost int) {
 type rawChange struct {
 	path             string
 	change           string
-	oldHash, newHash plumbing.Hash
+	oldHash, newHash Hash
 	oldMode, newMode uint32
 }
 
@@ -380,7 +378,7 @@ type treeDiff struct {
 // readTree returns the entries of tree h (none for the zero hash, the
 // empty side of an added or deleted directory). They must not be changed:
 // they may be cached.
-func (td *treeDiff) readTree(h plumbing.Hash) ([]treeEntry, error) {
+func (td *treeDiff) readTree(h Hash) ([]treeEntry, error) {
 	if h.IsZero() {
 		return nil, nil
 	}
@@ -391,7 +389,7 @@ func (td *treeDiff) readTree(h plumbing.Hash) ([]treeEntry, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read tree %s: %w", h, err)
 		}
-		if t != plumbing.TreeObject {
+		if t != TreeObject {
 			return nil, fmt.Errorf("object %s is a %s, not a tree", h, t)
 		}
 		// Each entry has a NUL: their count bounds the entries (hashes
@@ -410,7 +408,7 @@ func (td *treeDiff) readTree(h plumbing.Hash) ([]treeEntry, error) {
 }
 
 // diff compares trees a (old) and b (new); either may be zero (empty).
-func (td *treeDiff) diff(a, b plumbing.Hash, depth int) error {
+func (td *treeDiff) diff(a, b Hash, depth int) error {
 	if depth > maxTreeDepth {
 		return fmt.Errorf("trees nested deeper than %d levels", maxTreeDepth)
 	}
@@ -469,17 +467,17 @@ func (td *treeDiff) diff(a, b plumbing.Hash, depth int) error {
 func (td *treeDiff) one(e *treeEntry, deleted bool, depth int) error {
 	if e.isDir() {
 		if deleted {
-			return td.sub(e.name, e.hash, plumbing.ZeroHash, depth)
+			return td.sub(e.name, e.hash, ZeroHash, depth)
 		}
-		return td.sub(e.name, plumbing.ZeroHash, e.hash, depth)
+		return td.sub(e.name, ZeroHash, e.hash, depth)
 	}
 	if deleted {
-		return td.emit(e.name, ChangeDeleted, e.hash, plumbing.ZeroHash, e.mode, 0)
+		return td.emit(e.name, ChangeDeleted, e.hash, ZeroHash, e.mode, 0)
 	}
-	return td.emit(e.name, ChangeAdded, plumbing.ZeroHash, e.hash, 0, e.mode)
+	return td.emit(e.name, ChangeAdded, ZeroHash, e.hash, 0, e.mode)
 }
 
-func (td *treeDiff) sub(name []byte, a, b plumbing.Hash, depth int) error {
+func (td *treeDiff) sub(name []byte, a, b Hash, depth int) error {
 	n := len(td.path)
 	td.path = append(append(td.path, name...), '/')
 	err := td.diff(a, b, depth+1)
@@ -487,7 +485,7 @@ func (td *treeDiff) sub(name []byte, a, b plumbing.Hash, depth int) error {
 	return err
 }
 
-func (td *treeDiff) emit(name []byte, change string, oldHash, newHash plumbing.Hash, oldMode, newMode uint32) error {
+func (td *treeDiff) emit(name []byte, change string, oldHash, newHash Hash, oldMode, newMode uint32) error {
 	td.total++
 	if len(td.out) >= td.keep {
 		return nil
@@ -505,7 +503,7 @@ func (td *treeDiff) emit(name []byte, change string, oldHash, newHash plumbing.H
 // rawChanges diffs commit h against its first parent: the first keep
 // changes in path order, and the count of all. The result is valid until
 // the next call.
-func (d *Differ) rawChanges(h plumbing.Hash, keep int) ([]rawChange, int, error) {
+func (d *Differ) rawChanges(h Hash, keep int) ([]rawChange, int, error) {
 	tree, parentTree, err := d.commitTrees(h)
 	if err != nil {
 		return nil, 0, err
@@ -528,7 +526,7 @@ func (d *Differ) rawChanges(h plumbing.Hash, keep int) ([]rawChange, int, error)
 // read, and only those that differ. Submodules count as files. A commit
 // whose parent is not in the clone gives an error wrapping
 // ErrParentNotInClone.
-func (d *Differ) ChangedPaths(h plumbing.Hash) ([]string, error) {
+func (d *Differ) ChangedPaths(h Hash) ([]string, error) {
 	raw, total, err := d.rawChanges(h, maxChangedPaths)
 	if err != nil {
 		return nil, err
@@ -551,7 +549,7 @@ func (d *Differ) ChangedPaths(h plumbing.Hash) ([]string, error) {
 // a file whose lines cannot be counted has LinesKnown false, never an
 // error. Unchanged directories are never read. A commit whose parent is not
 // in the clone gives an error wrapping ErrParentNotInClone.
-func (d *Differ) Changes(h plumbing.Hash, maxFiles int, countLines bool) (files []FileChange, total int, err error) {
+func (d *Differ) Changes(h Hash, maxFiles int, countLines bool) (files []FileChange, total int, err error) {
 	keep := maxFiles
 	if keep <= 0 {
 		keep = maxChangedPaths
@@ -594,13 +592,13 @@ func (d *Differ) countLines(c *rawChange) (added, removed int, ok bool) {
 
 // textBlob reads a blob to be line-counted: nil for the zero hash, false
 // for a blob that is missing, unreadable, too large or binary.
-func (d *Differ) textBlob(h plumbing.Hash) ([]byte, bool) {
+func (d *Differ) textBlob(h Hash) ([]byte, bool) {
 	if h.IsZero() {
 		return nil, true
 	}
 	// A blob over the limit is known from its header: not inflated.
 	t, data, err := d.r.db.readMax(h, maxLineCountBlob)
-	if err != nil || t != plumbing.BlobObject {
+	if err != nil || t != BlobObject {
 		return nil, false
 	}
 	if bytes.IndexByte(data[:min(len(data), binarySniffBytes)], 0) >= 0 {

@@ -16,8 +16,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/plumbing"
-
 	"github.com/jira-cicd/jira-cicd/internal/gitrepo/gittest"
 )
 
@@ -88,7 +86,7 @@ func (r *dtRepo) remove(path string) {
 }
 
 // commit commits the whole work tree and returns the new commit.
-func (r *dtRepo) commit(msg string) plumbing.Hash {
+func (r *dtRepo) commit(msg string) Hash {
 	r.t.Helper()
 	r.n++
 	r.git("add", "-A")
@@ -96,9 +94,9 @@ func (r *dtRepo) commit(msg string) plumbing.Hash {
 	return r.rev("HEAD")
 }
 
-func (r *dtRepo) rev(rev string) plumbing.Hash {
+func (r *dtRepo) rev(rev string) Hash {
 	r.t.Helper()
-	return plumbing.NewHash(strings.TrimSpace(r.git("rev-parse", rev)))
+	return NewHash(strings.TrimSpace(r.git("rev-parse", rev)))
 }
 
 func (r *dtRepo) open() *Repo {
@@ -113,7 +111,7 @@ func (r *dtRepo) open() *Repo {
 
 // numstat is what git says commit c changes against its first parent (a
 // root commit: what it adds): path → "added removed" ("- -" for binary).
-func (r *dtRepo) numstat(c plumbing.Hash) map[string]string {
+func (r *dtRepo) numstat(c Hash) map[string]string {
 	r.t.Helper()
 	parents := strings.Fields(r.git("rev-list", "--parents", "-n", "1", c.String()))[1:]
 	var out string
@@ -137,7 +135,7 @@ func (r *dtRepo) numstat(c plumbing.Hash) map[string]string {
 }
 
 // nameStatus is git's change letter per path (A, D, M, T).
-func (r *dtRepo) nameStatus(c plumbing.Hash) map[string]string {
+func (r *dtRepo) nameStatus(c Hash) map[string]string {
 	r.t.Helper()
 	parents := strings.Fields(r.git("rev-list", "--parents", "-n", "1", c.String()))[1:]
 	var out string
@@ -155,7 +153,7 @@ func (r *dtRepo) nameStatus(c plumbing.Hash) map[string]string {
 	return m
 }
 
-func mustChanges(t *testing.T, r *Repo, h plumbing.Hash, max int, lines bool) ([]FileChange, int) {
+func mustChanges(t *testing.T, r *Repo, h Hash, max int, lines bool) ([]FileChange, int) {
 	t.Helper()
 	files, total, err := r.Changes(h, max, lines)
 	if err != nil {
@@ -233,7 +231,7 @@ func TestChangesScenarios(t *testing.T) {
 	r := g.open()
 	for _, tc := range []struct {
 		name string
-		h    plumbing.Hash
+		h    Hash
 		want []string
 	}{
 		{"root", root, []string{"ADDED a.txt +3 -0", "ADDED dir/b.txt +1 -0", "ADDED dir/sub/c.txt +2 -0", "ADDED keep/k.txt +1 -0", "ADDED x +1 -0"}},
@@ -289,17 +287,17 @@ func TestChangesScenarios(t *testing.T) {
 		t.Errorf("empty commit: %v %d", files, total)
 	}
 	// Not a commit.
-	blob := plumbing.NewHash(strings.TrimSpace(g.git("rev-parse", "HEAD:a.txt")))
+	blob := NewHash(strings.TrimSpace(g.git("rev-parse", "HEAD:a.txt")))
 	if _, _, err := r.Changes(blob, 0, false); err == nil || !strings.Contains(err.Error(), "not a commit") {
 		t.Errorf("Changes(blob): %v", err)
 	}
-	if _, err := r.ChangedPaths(plumbing.NewHash(strings.Repeat("ab", 20))); !errors.Is(err, plumbing.ErrObjectNotFound) {
+	if _, err := r.ChangedPaths(NewHash(strings.Repeat("ab", 20))); !errors.Is(err, ErrObjectNotFound) {
 		t.Errorf("ChangedPaths(absent): %v", err)
 	}
 }
 
 // dtLoosePath is where loose object h lives.
-func dtLoosePath(dir string, h plumbing.Hash) string {
+func dtLoosePath(dir string, h Hash) string {
 	s := h.String()
 	return filepath.Join(dir, ".git", "objects", s[:2], s[2:])
 }
@@ -319,7 +317,7 @@ func TestChangesReadsOnlyWhatDiffers(t *testing.T) {
 	// must treat the second as a partial clone's missing blob.
 	bigTree := g.rev("HEAD:big")
 	oldBlob := g.rev("HEAD~1:src/main.go")
-	for _, o := range []plumbing.Hash{bigTree, oldBlob} {
+	for _, o := range []Hash{bigTree, oldBlob} {
 		if err := os.Remove(dtLoosePath(g.dir, o)); err != nil {
 			t.Fatal(err)
 		}
@@ -331,7 +329,7 @@ func TestChangesReadsOnlyWhatDiffers(t *testing.T) {
 		t.Errorf("total %d", total)
 	}
 	// The root commit adds big/: its tree is needed, and missing.
-	if _, _, err := r.Changes(g.rev("HEAD~1"), 0, false); !errors.Is(err, plumbing.ErrObjectNotFound) {
+	if _, _, err := r.Changes(g.rev("HEAD~1"), 0, false); !errors.Is(err, ErrObjectNotFound) {
 		t.Errorf("root commit without its tree: %v", err)
 	}
 }
@@ -413,7 +411,7 @@ func TestChangesMatchGit(t *testing.T) {
 		sort.Strings(paths)
 		return paths[rng.Intn(len(paths))]
 	}
-	var commits []plumbing.Hash
+	var commits []Hash
 	for i := 0; i < 60; i++ {
 		if i > 0 && i%15 == 0 {
 			// A merge: a side branch changes its own files.
@@ -553,7 +551,7 @@ func TestChangesMatchGit(t *testing.T) {
 func TestTreeCacheGenerations(t *testing.T) {
 	var c treeCache
 	ents := func(i int) []treeEntry { return []treeEntry{{mode: uint32(i)}} }
-	h := func(i int) plumbing.Hash { return plumbing.Hash{byte(i), byte(i >> 8)} }
+	h := func(i int) Hash { return Hash{byte(i), byte(i >> 8)} }
 	const cost = maxCachedTreeBytes / 16
 	for i := 0; i < 100; i++ {
 		c.put(h(i), ents(i), cost)
@@ -769,9 +767,9 @@ func BenchmarkChangesVsWalk1000(b *testing.B) {
 	if err != nil || len(res.SHAs) != n-1 {
 		b.Fatalf("range: %d commits, %v", len(res.SHAs), err)
 	}
-	commits := make([]plumbing.Hash, len(res.SHAs))
+	commits := make([]Hash, len(res.SHAs))
 	for i, s := range res.SHAs {
-		commits[i] = plumbing.NewHash(s)
+		commits[i] = NewHash(s)
 	}
 	perCommit := func(b *testing.B) {
 		b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(commits)), "ns/commit")
@@ -859,7 +857,7 @@ func BenchmarkChangesVsWalk1000(b *testing.B) {
 				}
 				d := r.NewDiffer()
 				for _, s := range res.SHAs {
-					if _, _, err := d.Changes(plumbing.NewHash(s), 10, bc.lines); err != nil {
+					if _, _, err := d.Changes(NewHash(s), 10, bc.lines); err != nil {
 						b.Fatal(err)
 					}
 				}
@@ -872,7 +870,7 @@ func BenchmarkChangesVsWalk1000(b *testing.B) {
 
 // dtWriteLoose stores content as loose object name (which need not be its
 // hash: a hostile repository can hold anything).
-func dtWriteLoose(t *testing.T, dir string, name plumbing.Hash, typ string, content []byte) {
+func dtWriteLoose(t *testing.T, dir string, name Hash, typ string, content []byte) {
 	t.Helper()
 	var z bytes.Buffer
 	w := zlib.NewWriter(&z)
@@ -891,7 +889,7 @@ func dtWriteLoose(t *testing.T, dir string, name plumbing.Hash, typ string, cont
 func dtTree(entries ...string) []byte {
 	var b bytes.Buffer
 	for i := 0; i+2 < len(entries); i += 3 {
-		h := plumbing.NewHash(entries[i+2])
+		h := NewHash(entries[i+2])
 		fmt.Fprintf(&b, "%s %s\x00%s", entries[i], entries[i+1], h[:])
 	}
 	return b.Bytes()
@@ -905,13 +903,13 @@ func TestChangesHostileTrees(t *testing.T) {
 	g.write("f", "a file\n")
 	blob := strings.TrimSpace(g.git("hash-object", "-w", "f"))
 	self := strings.Repeat("1", 40)
-	commit := func(name, tree string) plumbing.Hash {
-		h := plumbing.NewHash(name)
+	commit := func(name, tree string) Hash {
+		h := NewHash(name)
 		dtWriteLoose(t, g.dir, h, "commit", []byte("tree "+tree+"\nauthor a <a> 1 +0000\ncommitter a <a> 1 +0000\n\nKEY-1\n"))
 		return h
 	}
 	// A tree holding itself twice, and a file.
-	dtWriteLoose(t, g.dir, plumbing.NewHash(self), "tree", dtTree("40000", "a", self, "40000", "b", self, "100644", "f", blob))
+	dtWriteLoose(t, g.dir, NewHash(self), "tree", dtTree("40000", "a", self, "40000", "b", self, "100644", "f", blob))
 	deep := commit(strings.Repeat("2", 40), self)
 	// A tree of 2,000 directories that are all one tree of 2,000
 	// directories that are all one tree of 2,000 files: 8e9 files.
@@ -921,18 +919,18 @@ func TestChangesHostileTrees(t *testing.T) {
 		mid = append(mid, "40000", fmt.Sprintf("e%04d", i), strings.Repeat("5", 40))
 		leaf = append(leaf, "100644", fmt.Sprintf("f%04d", i), blob)
 	}
-	dtWriteLoose(t, g.dir, plumbing.NewHash(strings.Repeat("3", 40)), "tree", dtTree(wide...))
-	dtWriteLoose(t, g.dir, plumbing.NewHash(strings.Repeat("4", 40)), "tree", dtTree(mid...))
-	dtWriteLoose(t, g.dir, plumbing.NewHash(strings.Repeat("5", 40)), "tree", dtTree(leaf...))
+	dtWriteLoose(t, g.dir, NewHash(strings.Repeat("3", 40)), "tree", dtTree(wide...))
+	dtWriteLoose(t, g.dir, NewHash(strings.Repeat("4", 40)), "tree", dtTree(mid...))
+	dtWriteLoose(t, g.dir, NewHash(strings.Repeat("5", 40)), "tree", dtTree(leaf...))
 	bomb := commit(strings.Repeat("6", 40), strings.Repeat("3", 40))
 	// A "tree" that is a blob.
-	dtWriteLoose(t, g.dir, plumbing.NewHash(strings.Repeat("7", 40)), "tree", dtTree("40000", "x", blob))
+	dtWriteLoose(t, g.dir, NewHash(strings.Repeat("7", 40)), "tree", dtTree("40000", "x", blob))
 	notTree := commit(strings.Repeat("8", 40), strings.Repeat("7", 40))
 
 	r := g.open()
 	for _, tc := range []struct {
 		name string
-		h    plumbing.Hash
+		h    Hash
 		says string
 	}{
 		{"self-reference", deep, "nested deeper than 256"},

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/go-git/go-git/v5/plumbing"
 	"github.com/go-git/go-git/v5/plumbing/format/packfile"
 )
 
@@ -53,7 +52,7 @@ func FuzzParsePackIndex(f *testing.F) {
 			t.Fatalf("%d entries in %d bytes", ix.n, len(data))
 		}
 		for i := 0; i < ix.n && i < 64; i++ {
-			h := plumbing.Hash(ix.name(i))
+			h := Hash(ix.name(i))
 			off, err := ix.offset(i)
 			if err == nil && off < 0 {
 				t.Fatalf("entry %d: offset %d", i, off)
@@ -62,7 +61,7 @@ func FuzzParsePackIndex(f *testing.F) {
 			ix.find(&h)
 			ix.withPrefix(h.String()[:4], nil)
 		}
-		for _, h := range []plumbing.Hash{{}, {0xff, 0xff}, plumbing.Hash(bytes.Repeat([]byte{0x7f}, 20))} {
+		for _, h := range []Hash{{}, {0xff, 0xff}, Hash(bytes.Repeat([]byte{0x7f}, 20))} {
 			ix.find(&h)
 		}
 		ix.withPrefix("0000", nil)
@@ -85,12 +84,12 @@ func FuzzPackRead(f *testing.F) {
 		db := &objectDB{packs: []*pack{p}}
 		defer db.close()
 		for i := 0; i < ix.n && i < 64; i++ {
-			h := plumbing.Hash(ix.name(i))
+			h := Hash(ix.name(i))
 			typ, data, err := db.read(h)
 			if err != nil {
 				continue
 			}
-			if typ < plumbing.CommitObject || typ > plumbing.TagObject {
+			if typ < CommitObject || typ > TagObject {
 				t.Fatalf("object %s: type %v", h, typ)
 			}
 			if len(data) > maxObjectSize {
@@ -98,9 +97,9 @@ func FuzzPackRead(f *testing.F) {
 			}
 			// What the diff does with the objects it reads.
 			switch typ {
-			case plumbing.TreeObject:
+			case TreeObject:
 				parseTree(bytes.Clone(data), nil)
-			case plumbing.CommitObject:
+			case CommitObject:
 				commitTreeAndParent(data)
 				parseCommit(data, nil)
 			}
@@ -317,23 +316,23 @@ func TestWriteFuzzSeeds(t *testing.T) {
 	r := g.open()
 	trees, commits := 0, 0
 	for _, line := range strings.Split(strings.TrimSpace(objs), "\n") {
-		h := plumbing.NewHash(strings.Fields(line)[0])
+		h := NewHash(strings.Fields(line)[0])
 		typ, data, err := r.db.read(h)
 		if err != nil {
 			t.Fatal(err)
 		}
 		switch typ {
-		case plumbing.TreeObject:
+		case TreeObject:
 			if trees++; trees <= 4 {
 				seed("FuzzParseTree", fmt.Sprintf("tree-%d", trees), data)
 			}
-		case plumbing.CommitObject:
+		case CommitObject:
 			if commits++; commits <= 3 {
 				seed("FuzzParseCommit", fmt.Sprintf("commit-%d", commits), data)
 			}
 		}
 	}
-	tagSHA := plumbing.NewHash(strings.TrimSpace(g.git("rev-parse", "v1")))
+	tagSHA := NewHash(strings.TrimSpace(g.git("rev-parse", "v1")))
 	_, tag, err := r.db.read(tagSHA)
 	if err != nil {
 		t.Fatal(err)
@@ -360,7 +359,7 @@ func refDeltaLoop(t *testing.T, pack, idxData []byte) []byte {
 	}
 	type ent struct {
 		off  int64
-		name plumbing.Hash
+		name Hash
 	}
 	var ents []ent
 	for i := 0; i < ix.n; i++ {
@@ -368,7 +367,7 @@ func refDeltaLoop(t *testing.T, pack, idxData []byte) []byte {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ents = append(ents, ent{off, plumbing.Hash(ix.name(i))})
+		ents = append(ents, ent{off, Hash(ix.name(i))})
 	}
 	sort.Slice(ents, func(i, j int) bool { return ents[i].off < ents[j].off })
 	for _, e := range ents {
@@ -422,13 +421,13 @@ func TestFuzzSeedsAreReal(t *testing.T) {
 			t.Errorf("%s: entry types %v: want commits, trees, blobs, a tag and deltas of type %d", name, types, wantDelta)
 		}
 		for i := 0; i < ix.n; i++ {
-			h := plumbing.Hash(ix.name(i))
+			h := Hash(ix.name(i))
 			typ, data, err := db.read(h)
 			if err != nil {
 				t.Fatalf("%s: %s: %v", name, h, err)
 			}
 			sum := sha1.Sum(append([]byte(fmt.Sprintf("%s %d\x00", typ, len(data))), data...))
-			if plumbing.Hash(sum) != h {
+			if Hash(sum) != h {
 				t.Fatalf("%s: object %s reads as %x", name, h, sum)
 			}
 		}

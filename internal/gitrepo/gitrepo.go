@@ -3,8 +3,8 @@
 // commits (like `git log since..HEAD`). It needs no git binary and no git
 // library: refs (loose and packed), configuration, alternates, shallow and
 // commit-graph files are read by small readers here, and commits by a fast
-// object reader over the repository's pack files (see objectDB). Only
-// go-git's plumbing package (the Hash and ObjectType types) is used.
+// object reader over the repository's pack files (see objectDB). Object
+// names and types are this package's own Hash and ObjectType (hash.go).
 package gitrepo
 
 import (
@@ -19,8 +19,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // ErrNotRepository is returned (wrapped) by Open when no repository contains
@@ -42,11 +40,11 @@ type Repo struct {
 	config    gitConfig
 	db        *objectDB
 	graph     *commitGraph
-	shallow   map[plumbing.Hash]struct{}
+	shallow   map[Hash]struct{}
 
-	tags map[plumbing.Hash][]tagRef // commit → tags pointing at it (lazy)
+	tags map[Hash][]tagRef // commit → tags pointing at it (lazy)
 
-	parentBuf []plumbing.Hash
+	parentBuf []Hash
 }
 
 // Open finds the repository that contains dir, walking up the directory
@@ -227,7 +225,7 @@ func readGitFile(path string) (string, error) {
 	return filepath.Clean(target), nil
 }
 
-func readShallow(path string) (map[plumbing.Hash]struct{}, error) {
+func readShallow(path string) (map[Hash]struct{}, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if os.IsNotExist(err) {
@@ -236,12 +234,12 @@ func readShallow(path string) (map[plumbing.Hash]struct{}, error) {
 		return nil, err
 	}
 	defer f.Close()
-	out := map[plumbing.Hash]struct{}{}
+	out := map[Hash]struct{}{}
 	sc := bufio.NewScanner(io.LimitReader(f, 64<<20)) // 1.5 million boundary commits
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
-		if plumbing.IsHash(line) {
-			out[plumbing.NewHash(line)] = struct{}{}
+		if isHash(line) {
+			out[NewHash(line)] = struct{}{}
 		}
 	}
 	return out, sc.Err()
@@ -307,27 +305,27 @@ func (r *Repo) Head() (Head, error) {
 	return h, err
 }
 
-func (r *Repo) headHash() (plumbing.Hash, error) {
+func (r *Repo) headHash() (Hash, error) {
 	h, err := r.refs.resolve("HEAD")
 	if err != nil {
-		if errors.Is(err, plumbing.ErrReferenceNotFound) {
+		if errors.Is(err, ErrReferenceNotFound) {
 			if sym, serr := r.refs.read("HEAD"); serr == nil && sym.target != "" {
-				return plumbing.ZeroHash, fmt.Errorf("HEAD points at %s, which has no commits yet", sym.target)
+				return ZeroHash, fmt.Errorf("HEAD points at %s, which has no commits yet", sym.target)
 			}
 		}
-		return plumbing.ZeroHash, fmt.Errorf("resolve HEAD: %w", err)
+		return ZeroHash, fmt.Errorf("resolve HEAD: %w", err)
 	}
 	return r.peelToCommit(h)
 }
 
 // readCommit reads and parses a commit. The message aliases a buffer that is
 // reused by the next object read.
-func (r *Repo) readCommit(h plumbing.Hash) (commitInfo, error) {
+func (r *Repo) readCommit(h Hash) (commitInfo, error) {
 	t, data, err := r.db.read(h)
 	if err != nil {
 		return commitInfo{}, err
 	}
-	if t != plumbing.CommitObject {
+	if t != CommitObject {
 		return commitInfo{}, fmt.Errorf("object %s is a %s, not a commit", h, t)
 	}
 	ci, err := parseCommit(data, r.parentBuf[:0])
@@ -339,31 +337,31 @@ func (r *Repo) readCommit(h plumbing.Hash) (commitInfo, error) {
 }
 
 // peelToCommit follows annotated tags to the commit they name.
-func (r *Repo) peelToCommit(h plumbing.Hash) (plumbing.Hash, error) {
+func (r *Repo) peelToCommit(h Hash) (Hash, error) {
 	for i := 0; i < 16; i++ {
 		t, data, err := r.db.read(h)
 		if err != nil {
-			return plumbing.ZeroHash, err
+			return ZeroHash, err
 		}
 		switch t {
-		case plumbing.CommitObject:
+		case CommitObject:
 			return h, nil
-		case plumbing.TagObject:
+		case TagObject:
 			ti, err := parseTag(data)
 			if err != nil {
-				return plumbing.ZeroHash, fmt.Errorf("tag %s: %w", h, err)
+				return ZeroHash, fmt.Errorf("tag %s: %w", h, err)
 			}
 			h = ti.target
 		default:
-			return plumbing.ZeroHash, fmt.Errorf("object %s is a %s, not a commit", h, t)
+			return ZeroHash, fmt.Errorf("object %s is a %s, not a commit", h, t)
 		}
 	}
-	return plumbing.ZeroHash, fmt.Errorf("tag %s: too many nested tags", h)
+	return ZeroHash, fmt.Errorf("tag %s: too many nested tags", h)
 }
 
 // CommitMessage returns the message of the commit that rev names: a SHA
-// (full or abbreviated), a branch, a tag, "HEAD", or anything go-git's
-// revision parser understands (HEAD~2, v1.0^, …).
+// (full or abbreviated), a branch, a tag, "HEAD", or those followed by
+// ~N and ^N steps (HEAD~2, v1.0^) or ^{} / ^{commit}.
 func (r *Repo) CommitMessage(rev string) (string, error) {
 	h, err := r.Resolve(rev)
 	if err != nil {
@@ -388,7 +386,7 @@ func (r *Repo) Commit(rev string) (Commit, error) {
 
 // commit reads commit h into a Commit. At a shallow clone's boundary it
 // has no parents, as git shows it.
-func (r *Repo) commit(h plumbing.Hash) (Commit, error) {
+func (r *Repo) commit(h Hash) (Commit, error) {
 	ci, err := r.readCommit(h)
 	if err != nil {
 		return Commit{}, err
@@ -408,10 +406,10 @@ func (r *Repo) commit(h plumbing.Hash) (Commit, error) {
 // Resolve returns the commit SHA that rev names (see CommitMessage).
 // Annotated tags are peeled. As with git, a ref wins over an abbreviated
 // SHA of the same spelling, and an ambiguous abbreviation is an error.
-func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
+func (r *Repo) Resolve(rev string) (Hash, error) {
 	rev = strings.TrimSpace(rev)
 	if rev == "" {
-		return plumbing.ZeroHash, errors.New("empty revision")
+		return ZeroHash, errors.New("empty revision")
 	}
 	if rev == "@" || strings.HasPrefix(rev, "@~") || strings.HasPrefix(rev, "@^") {
 		rev = "HEAD" + rev[1:]
@@ -420,7 +418,7 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 		// <rev>~N, <rev>^N and chains of them.
 		h, err := r.Resolve(rev[:i])
 		if err != nil {
-			return plumbing.ZeroHash, err
+			return ZeroHash, err
 		}
 		return r.walkSuffix(h, rev, rev[i:])
 	}
@@ -430,19 +428,19 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 		}
 	}
 	if strings.ContainsAny(rev, "~^:{") || strings.Contains(rev, "@{") {
-		return plumbing.ZeroHash, fmt.Errorf("revision %q: unsupported revision syntax (use a SHA, a ref, or ref~N / ref^N)", rev)
+		return ZeroHash, fmt.Errorf("revision %q: unsupported revision syntax (use a SHA, a ref, or ref~N / ref^N)", rev)
 	}
-	if len(rev) == 40 && plumbing.IsHash(rev) {
-		h, err := r.peelToCommit(plumbing.NewHash(rev))
+	if len(rev) == 40 && isHash(rev) {
+		h, err := r.peelToCommit(NewHash(rev))
 		if err != nil {
-			return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
+			return ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
 		}
 		return h, nil
 	}
 	if rev == "HEAD" {
 		return r.headHash()
 	}
-	for _, rule := range plumbing.RefRevParseRules {
+	for _, rule := range refRevParseRules {
 		name := fmt.Sprintf(rule, rev)
 		if !strings.HasPrefix(name, "refs/") && !isPseudoRef(name) {
 			continue // as git: only all-caps names (HEAD, ORIG_HEAD…) outside refs/
@@ -454,14 +452,14 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 		if err == nil {
 			h, err := r.peelToCommit(rh)
 			if err != nil {
-				return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
+				return ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
 			}
 			return h, nil
 		}
 	}
 	if len(rev) >= 4 && len(rev) < 40 && isHex(rev) {
 		prefix := strings.ToLower(rev)
-		var commits []plumbing.Hash
+		var commits []Hash
 		for _, h := range r.db.hashesWithPrefix(prefix) {
 			if c, err := r.peelToCommit(h); err == nil {
 				commits = append(commits, c)
@@ -473,15 +471,15 @@ func (r *Repo) Resolve(rev string) (plumbing.Hash, error) {
 			return commits[0], nil
 		case 0:
 		default:
-			return plumbing.ZeroHash, fmt.Errorf("revision %q: abbreviated SHA is ambiguous (%d commits)", rev, len(commits))
+			return ZeroHash, fmt.Errorf("revision %q: abbreviated SHA is ambiguous (%d commits)", rev, len(commits))
 		}
 	}
-	return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, plumbing.ErrReferenceNotFound)
+	return ZeroHash, fmt.Errorf("revision %q: %w", rev, ErrReferenceNotFound)
 }
 
 // walkSuffix applies "~N" (N first parents) and "^N" (the N-th parent)
 // steps to h.
-func (r *Repo) walkSuffix(h plumbing.Hash, rev, suffix string) (plumbing.Hash, error) {
+func (r *Repo) walkSuffix(h Hash, rev, suffix string) (Hash, error) {
 	for suffix != "" {
 		op := suffix[0]
 		suffix = suffix[1:]
@@ -493,12 +491,12 @@ func (r *Repo) walkSuffix(h plumbing.Hash, rev, suffix string) (plumbing.Hash, e
 		if j > 0 {
 			var err error
 			if n, err = strconv.Atoi(suffix[:j]); err != nil || n > 1<<20 {
-				return plumbing.ZeroHash, fmt.Errorf("revision %q: bad number", rev)
+				return ZeroHash, fmt.Errorf("revision %q: bad number", rev)
 			}
 		}
 		suffix = suffix[j:]
 		if op != '~' && op != '^' {
-			return plumbing.ZeroHash, fmt.Errorf("revision %q: unsupported syntax", rev)
+			return ZeroHash, fmt.Errorf("revision %q: unsupported syntax", rev)
 		}
 		steps, nth := n, 1
 		if op == '^' {
@@ -510,10 +508,10 @@ func (r *Repo) walkSuffix(h plumbing.Hash, rev, suffix string) (plumbing.Hash, e
 		for k := 0; k < steps; k++ {
 			ci, err := r.readCommit(h)
 			if err != nil {
-				return plumbing.ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
+				return ZeroHash, fmt.Errorf("revision %q: %w", rev, err)
 			}
 			if _, shallow := r.shallow[h]; shallow || len(ci.parents) < nth {
-				return plumbing.ZeroHash, fmt.Errorf("revision %q: commit %s has no parent %d in this clone", rev, short(h), nth)
+				return ZeroHash, fmt.Errorf("revision %q: commit %s has no parent %d in this clone", rev, short(h), nth)
 			}
 			h = ci.parents[nth-1]
 		}
@@ -542,8 +540,8 @@ func isHex(s string) bool {
 	return true
 }
 
-func uniqHashes(hs []plumbing.Hash) []plumbing.Hash {
-	seen := map[plumbing.Hash]bool{}
+func uniqHashes(hs []Hash) []Hash {
+	seen := map[Hash]bool{}
 	out := hs[:0]
 	for _, h := range hs {
 		if !seen[h] {
@@ -599,7 +597,7 @@ func (r *Repo) loadTags() error {
 	if err != nil {
 		return fmt.Errorf("read tags: %w", err)
 	}
-	tags := map[plumbing.Hash][]tagRef{}
+	tags := map[Hash][]tagRef{}
 	for name, h := range refs {
 		tr := tagRef{name: strings.TrimPrefix(name, "refs/tags/")}
 		for i := 0; i < 16; i++ {
@@ -607,11 +605,11 @@ func (r *Repo) loadTags() error {
 			if err != nil {
 				break // a dangling tag: ignore it
 			}
-			if t == plumbing.CommitObject {
+			if t == CommitObject {
 				tags[h] = append(tags[h], tr)
 				break
 			}
-			if t != plumbing.TagObject {
+			if t != TagObject {
 				break // a tag of a tree or blob
 			}
 			ti, err := parseTag(data)
@@ -632,7 +630,7 @@ func (r *Repo) loadTags() error {
 }
 
 // tagAt returns the preferred tag pointing at commit h, "" if none.
-func (r *Repo) tagAt(h plumbing.Hash) (string, error) {
+func (r *Repo) tagAt(h Hash) (string, error) {
 	if err := r.loadTags(); err != nil {
 		return "", err
 	}

@@ -9,8 +9,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // commitGraph reads git's commit-graph files (objects/info/commit-graph, or
@@ -102,7 +100,7 @@ func parseGraphFile(data []byte) (*graphFile, error) {
 }
 
 // find returns the local position of h in g.
-func (g *graphFile) find(h *plumbing.Hash) (int, bool) {
+func (g *graphFile) find(h *Hash) (int, bool) {
 	lo := 0
 	if h[0] > 0 {
 		lo = int(binary.BigEndian.Uint32(g.data[g.fanout+4*(int(h[0])-1):]))
@@ -124,8 +122,8 @@ func (g *graphFile) find(h *plumbing.Hash) (int, bool) {
 }
 
 // hashAt returns the commit at global position pos of g's chain.
-func (g *graphFile) hashAt(pos uint32) (plumbing.Hash, bool) {
-	var h plumbing.Hash
+func (g *graphFile) hashAt(pos uint32) (Hash, bool) {
+	var h Hash
 	for _, f := range g.chain {
 		if int(pos) >= f.base && int(pos) < f.base+f.n {
 			at := f.oids + (int(pos)-f.base)*graphHashLen
@@ -138,7 +136,7 @@ func (g *graphFile) hashAt(pos uint32) (plumbing.Hash, bool) {
 
 // commit appends the parents of the commit at local position i and
 // returns its commit time.
-func (g *graphFile) commit(i int, parents []plumbing.Hash) (int64, []plumbing.Hash, bool) {
+func (g *graphFile) commit(i int, parents []Hash) (int64, []Hash, bool) {
 	e := g.data[g.cdat+i*graphCdatWidth:]
 	p1 := binary.BigEndian.Uint32(e[20:])
 	p2 := binary.BigEndian.Uint32(e[24:])
@@ -185,7 +183,7 @@ func (g *graphFile) commit(i int, parents []plumbing.Hash) (int64, []plumbing.Ha
 
 // lookup returns the commit time of h and appends its parents, ok false
 // when no graph knows it.
-func (cg *commitGraph) lookup(h plumbing.Hash, parents []plumbing.Hash) (int64, []plumbing.Hash, bool) {
+func (cg *commitGraph) lookup(h Hash, parents []Hash) (int64, []Hash, bool) {
 	if cg == nil {
 		return 0, parents, false
 	}
@@ -297,7 +295,7 @@ func openCommitGraph(objDir string) []*graphFile {
 	}
 	base := 0
 	for _, h := range names {
-		if !plumbing.IsHash(h) {
+		if !isHash(h) {
 			return fail()
 		}
 		g, err := mapGraphFile(filepath.Join(chainDir, "graph-"+h+".graph"))

@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // TestCommitGraphMatchesGit reads every commit of a two-layer split
@@ -38,7 +36,7 @@ func TestCommitGraphMatchesGit(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(runGit(t, dir, "log", "--all", "--format=%H %ct %P")), "\n") {
 		f := strings.Fields(line)
 		ct, _ := strconv.ParseInt(f[1], 10, 64)
-		when, parents, ok := r.graph.lookup(plumbing.NewHash(f[0]), nil)
+		when, parents, ok := r.graph.lookup(NewHash(f[0]), nil)
 		if !ok || when != ct || len(parents) != len(f)-2 {
 			t.Errorf("%s: %d %v %v, git says %v", f[0][:7], when, parents, ok, f[1:])
 			continue
@@ -53,7 +51,7 @@ func TestCommitGraphMatchesGit(t *testing.T) {
 	if !octopus {
 		t.Error("no octopus merge read")
 	}
-	if _, _, ok := r.graph.lookup(plumbing.NewHash(strings.Repeat("ab", 20)), nil); ok {
+	if _, _, ok := r.graph.lookup(NewHash(strings.Repeat("ab", 20)), nil); ok {
 		t.Error("an unknown commit was found")
 	}
 }
@@ -72,10 +70,10 @@ func FuzzCommitGraph(f *testing.F) {
 		g.chain = []*graphFile{g}
 		cg := &commitGraph{sets: [][]*graphFile{g.chain}}
 		for i := 0; i < g.n && i < 64; i++ {
-			var h plumbing.Hash
+			var h Hash
 			copy(h[:], g.data[g.oids+i*graphHashLen:])
 			cg.lookup(h, nil)
 		}
-		cg.lookup(plumbing.Hash{}, nil)
+		cg.lookup(Hash{}, nil)
 	})
 }

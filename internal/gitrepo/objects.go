@@ -15,8 +15,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // objectDB reads the raw content of objects (commits and tags, in practice)
@@ -68,7 +66,7 @@ const (
 // maxDeltaDepth bounds delta chains (git's default is 50, its maximum 4095).
 const maxDeltaDepth = 10000
 
-var errNotFound = plumbing.ErrObjectNotFound
+var errNotFound = ErrObjectNotFound
 
 // noMmap makes the reader use ReadAt instead of memory mappings, as on
 // platforms without mmap; tests set it to cover that path.
@@ -206,7 +204,7 @@ func (ix *packIndex) bounds(b byte) (int, int) {
 }
 
 // find returns the pack offset of h.
-func (ix *packIndex) find(h *plumbing.Hash) (int64, bool, error) {
+func (ix *packIndex) find(h *Hash) (int64, bool, error) {
 	lo, hi := ix.bounds(h[0])
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
@@ -224,13 +222,13 @@ func (ix *packIndex) find(h *plumbing.Hash) (int64, bool, error) {
 }
 
 // withPrefix appends to out the names that start with the hex prefix.
-func (ix *packIndex) withPrefix(prefix string, out []plumbing.Hash) []plumbing.Hash {
+func (ix *packIndex) withPrefix(prefix string, out []Hash) []Hash {
 	lowHex := prefix + strings.Repeat("0", 40-len(prefix))
 	low, _ := hex.DecodeString(lowHex)
 	lo, hi := ix.bounds(low[0])
 	i := sort.Search(hi-lo, func(k int) bool { return bytes.Compare(ix.name(lo+k), low) >= 0 }) + lo
 	for ; i < hi; i++ {
-		var h plumbing.Hash
+		var h Hash
 		copy(h[:], ix.name(i))
 		if !strings.HasPrefix(h.String(), prefix) {
 			break
@@ -414,7 +412,7 @@ func (db *objectDB) close() error {
 }
 
 // find locates h in the packs.
-func (db *objectDB) find(h *plumbing.Hash) (*pack, int64, error) {
+func (db *objectDB) find(h *Hash) (*pack, int64, error) {
 	n := len(db.packs)
 	for k := 0; k < n; k++ {
 		i := (db.lastPack + k) % n
@@ -432,7 +430,7 @@ func (db *objectDB) find(h *plumbing.Hash) (*pack, int64, error) {
 
 // read returns the type and content of object h. The content may alias an
 // internal buffer: it is valid only until the next call on db.
-func (db *objectDB) read(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+func (db *objectDB) read(h Hash) (ObjectType, []byte, error) {
 	return db.readMax(h, maxObjectSize)
 }
 
@@ -444,7 +442,7 @@ var errTooLarge = errors.New("object larger than the limit")
 // before its bases) is inflated. (A separate read of the size before the
 // read cost the line counts of BenchmarkChangesVsWalk1000 9%: a delta's
 // result size is in its first bytes, which means one more zlib start.)
-func (db *objectDB) readMax(h plumbing.Hash, limit int) (plumbing.ObjectType, []byte, error) {
+func (db *objectDB) readMax(h Hash, limit int) (ObjectType, []byte, error) {
 	return db.readObject(h, limit, false)
 }
 
@@ -453,11 +451,11 @@ func (db *objectDB) readMax(h plumbing.Hash, limit int) (plumbing.ObjectType, []
 // delta's result or a cached object is returned as is, saving the copy a
 // caller would make (13% of Changes on BenchmarkChangesVsWalk1000 was
 // bytes.Clone of trees).
-func (db *objectDB) readKept(h plumbing.Hash) (plumbing.ObjectType, []byte, error) {
+func (db *objectDB) readKept(h Hash) (ObjectType, []byte, error) {
 	return db.readObject(h, maxObjectSize, true)
 }
 
-func (db *objectDB) readObject(h plumbing.Hash, limit int, keep bool) (plumbing.ObjectType, []byte, error) {
+func (db *objectDB) readObject(h Hash, limit int, keep bool) (ObjectType, []byte, error) {
 	p, off, err := db.find(&h)
 	if err == nil {
 		t, data, err := db.readPacked(p, off, limit, keep)
@@ -467,7 +465,7 @@ func (db *objectDB) readObject(h plumbing.Hash, limit int, keep bool) (plumbing.
 		if err != nil {
 			return 0, nil, fmt.Errorf("object %s in %s: %w", h, p.name, err)
 		}
-		if t == plumbing.CommitObject {
+		if t == CommitObject {
 			db.noteCommit(h, data)
 		}
 		return t, data, nil
@@ -476,7 +474,7 @@ func (db *objectDB) readObject(h plumbing.Hash, limit int, keep bool) (plumbing.
 		return 0, nil, err
 	}
 	if t, data, err := db.readLoose(h, limit); err != errNotFound {
-		if err == nil && t == plumbing.CommitObject {
+		if err == nil && t == CommitObject {
 			db.noteCommit(h, data)
 		}
 		if err == nil && keep {
@@ -500,7 +498,7 @@ func (db *objectDB) readObject(h plumbing.Hash, limit int, keep bool) (plumbing.
 // costs 60 ns a commit (BenchmarkNoteCommit), about 1% of the walk's
 // 5 µs, below the noise of BenchmarkChangesVsWalk1000/walk and
 // BenchmarkRange10000.
-func (db *objectDB) noteCommit(h plumbing.Hash, data []byte) {
+func (db *objectDB) noteCommit(h Hash, data []byte) {
 	hl := &db.heads
 	if hl.n >= maxCachedCommits {
 		*hl = headLog{chunks: hl.chunks[:1], idx: hl.idx}
@@ -529,23 +527,23 @@ const headChunk = 256
 type headLog struct {
 	chunks  [][]loggedHead // all full but the last
 	n       int
-	idx     map[plumbing.Hash]int32
+	idx     map[Hash]int32
 	indexed int // the first indexed entries are in idx
 }
 
 type loggedHead struct {
-	h     plumbing.Hash
+	h     Hash
 	n     uint8
 	start [commitStartLen]byte
 }
 
 // commitHead returns the tree and first parent of commit h if noteCommit
 // logged it.
-func (db *objectDB) commitHead(h plumbing.Hash) (commitHead, bool) {
+func (db *objectDB) commitHead(h Hash) (commitHead, bool) {
 	hl := &db.heads
 	if hl.indexed < hl.n {
 		if hl.idx == nil {
-			hl.idx = make(map[plumbing.Hash]int32, hl.n)
+			hl.idx = make(map[Hash]int32, hl.n)
 		}
 		for i := hl.indexed; i < hl.n; i++ {
 			hl.idx[hl.chunks[i/headChunk][i%headChunk].h] = int32(i)
@@ -565,7 +563,7 @@ func (db *objectDB) commitHead(h plumbing.Hash) (commitHead, bool) {
 	return c, true
 }
 
-func (db *objectDB) readLoose(h plumbing.Hash, limit int) (plumbing.ObjectType, []byte, error) {
+func (db *objectDB) readLoose(h Hash, limit int) (ObjectType, []byte, error) {
 	s := h.String()
 	for _, dir := range db.objDirs {
 		raw, err := os.ReadFile(filepath.Join(dir, s[:2], s[2:]))
@@ -587,7 +585,7 @@ func (db *objectDB) readLoose(h plumbing.Hash, limit int) (plumbing.ObjectType, 
 	return 0, nil, errNotFound
 }
 
-func (db *objectDB) inflateLoose(raw []byte, limit int) (plumbing.ObjectType, []byte, error) {
+func (db *objectDB) inflateLoose(raw []byte, limit int) (ObjectType, []byte, error) {
 	t, size, err := db.looseHeader(raw)
 	if err != nil {
 		return 0, nil, err
@@ -605,7 +603,7 @@ func (db *objectDB) inflateLoose(raw []byte, limit int) (plumbing.ObjectType, []
 
 // looseHeader starts inflating a loose object and reads its header ("<type>
 // <size>\0"); the content follows in db.zr.
-func (db *objectDB) looseHeader(raw []byte) (plumbing.ObjectType, int, error) {
+func (db *objectDB) looseHeader(raw []byte) (ObjectType, int, error) {
 	db.br.Reset(raw)
 	if err := db.resetZlib(&db.br); err != nil {
 		return 0, 0, err
@@ -628,7 +626,7 @@ func (db *objectDB) looseHeader(raw []byte) (plumbing.ObjectType, int, error) {
 	if !ok {
 		return 0, 0, errors.New("bad header")
 	}
-	t, err := plumbing.ParseObjectType(typName)
+	t, err := parseObjectType(typName)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -651,10 +649,10 @@ func (db *objectDB) resetZlib(src io.Reader) error {
 	return db.zr.(zlib.Resetter).Reset(src, nil)
 }
 
-// Pack object types.
+// Pack entry types of deltas (packEntry.typ is the pack's 3-bit type).
 const (
-	objOFSDelta = 6
-	objREFDelta = 7
+	objOFSDelta = byte(OFSDeltaObject)
+	objREFDelta = byte(REFDeltaObject)
 )
 
 // packEntry is the header of a pack entry.
@@ -726,7 +724,7 @@ func (db *objectDB) entryHeader(p *pack, off int64) (packEntry, error) {
 		if i+20 > len(hdr) {
 			return e, errors.New("bad delta header")
 		}
-		var base plumbing.Hash
+		var base Hash
 		copy(base[:], hdr[i:i+20])
 		i += 20
 		bp, baseOff, err := db.find(&base)
@@ -745,7 +743,7 @@ func (db *objectDB) entryHeader(p *pack, off int64) (packEntry, error) {
 // errTooLarge). Its content must not be changed: it is either db.scratch
 // (a non-delta object unless keep, overwritten by the next read) or held
 // by db.cache, or a delta's result.
-func (db *objectDB) readPacked(p *pack, off int64, limit int, keep bool) (plumbing.ObjectType, []byte, error) {
+func (db *objectDB) readPacked(p *pack, off int64, limit int, keep bool) (ObjectType, []byte, error) {
 	if t, data, ok := db.cache.get(p, off); ok {
 		if len(data) > limit {
 			return 0, nil, errTooLarge
@@ -765,14 +763,14 @@ func (db *objectDB) readPacked(p *pack, off int64, limit int, keep bool) (plumbi
 			if err != nil {
 				return 0, nil, err
 			}
-			return plumbing.ObjectType(e.typ), data, nil
+			return ObjectType(e.typ), data, nil
 		}
 		data, err := db.inflate(p, e.dataAt, db.scratch, e.size)
 		db.scratch = data
 		if err != nil {
 			return 0, nil, err
 		}
-		return plumbing.ObjectType(e.typ), data, nil
+		return ObjectType(e.typ), data, nil
 	}
 	return db.resolveDelta(p, off, e, limit)
 }
@@ -793,7 +791,7 @@ const chainSetAfter = 32
 // the deltas back up, inflating each into one reused buffer, and caches
 // the full base and every result. A chain that comes back to one of its
 // own entries (ref-deltas can loop) fails at once.
-func (db *objectDB) resolveDelta(p *pack, off int64, e packEntry, limit int) (plumbing.ObjectType, []byte, error) {
+func (db *objectDB) resolveDelta(p *pack, off int64, e packEntry, limit int) (ObjectType, []byte, error) {
 	// The delta of the object itself is inflated first, and kept, for its
 	// result's size.
 	top, err := db.inflate(p, e.dataAt, db.topBuf, e.size)
@@ -819,7 +817,7 @@ func (db *objectDB) resolveDelta(p *pack, off int64, e packEntry, limit int) (pl
 		clear(db.chainSet)
 	}
 	var (
-		t    plumbing.ObjectType
+		t    ObjectType
 		base []byte
 	)
 	bp, boff := e.baseP, e.baseOff
@@ -836,7 +834,7 @@ func (db *objectDB) resolveDelta(p *pack, off int64, e packEntry, limit int) (pl
 			return 0, nil, err
 		}
 		if !be.isDelta() {
-			t = plumbing.ObjectType(be.typ)
+			t = ObjectType(be.typ)
 			if base, err = db.inflate(bp, be.dataAt, nil, be.size); err != nil {
 				return 0, nil, err
 			}
@@ -986,7 +984,7 @@ type objCache struct {
 
 type cacheEntry struct {
 	key  objKey
-	t    plumbing.ObjectType
+	t    ObjectType
 	used bool // the slot holds an object
 	ref  bool // read since the hand last passed
 	data []byte
@@ -1000,7 +998,7 @@ const (
 	cacheEntryCost    = 96 // what an entry costs beside its data
 )
 
-func (c *objCache) get(p *pack, off int64) (plumbing.ObjectType, []byte, bool) {
+func (c *objCache) get(p *pack, off int64) (ObjectType, []byte, bool) {
 	i, ok := c.idx[objKey{p, off}]
 	if !ok {
 		return 0, nil, false
@@ -1010,7 +1008,7 @@ func (c *objCache) get(p *pack, off int64) (plumbing.ObjectType, []byte, bool) {
 	return e.t, e.data, true
 }
 
-func (c *objCache) put(p *pack, off int64, t plumbing.ObjectType, data []byte) {
+func (c *objCache) put(p *pack, off int64, t ObjectType, data []byte) {
 	cost := len(data) + cacheEntryCost
 	if len(data) > objCacheMaxObject {
 		return
@@ -1063,8 +1061,8 @@ func (c *objCache) evict() {
 
 // hashesWithPrefix returns the objects whose hex name starts with prefix
 // (lower-case hex, at least 4 digits), from packs and loose objects.
-func (db *objectDB) hashesWithPrefix(prefix string) []plumbing.Hash {
-	var out []plumbing.Hash
+func (db *objectDB) hashesWithPrefix(prefix string) []Hash {
+	var out []Hash
 	for _, p := range db.packs {
 		out = p.idx.withPrefix(prefix, out)
 	}
@@ -1075,8 +1073,8 @@ func (db *objectDB) hashesWithPrefix(prefix string) []plumbing.Hash {
 		}
 		for _, e := range entries {
 			name := prefix[:2] + e.Name()
-			if len(name) == 40 && strings.HasPrefix(name, prefix) && plumbing.IsHash(name) {
-				out = append(out, plumbing.NewHash(name))
+			if len(name) == 40 && strings.HasPrefix(name, prefix) && isHash(name) {
+				out = append(out, NewHash(name))
 			}
 		}
 	}

@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // Hand-made packs for the reader's hostile inputs: a pack is built entry by
@@ -23,7 +21,7 @@ import (
 
 type testPack struct {
 	data  []byte
-	names []plumbing.Hash
+	names []Hash
 	offs  []int64
 }
 
@@ -63,7 +61,7 @@ func ofsDeltaOffset(rel int64) []byte {
 }
 
 // add appends a raw entry listed under name and returns its offset.
-func (tp *testPack) add(name plumbing.Hash, raw []byte) int64 {
+func (tp *testPack) add(name Hash, raw []byte) int64 {
 	off := int64(len(tp.data))
 	tp.data = append(tp.data, raw...)
 	tp.names = append(tp.names, name)
@@ -72,18 +70,18 @@ func (tp *testPack) add(name plumbing.Hash, raw []byte) int64 {
 }
 
 // full adds a non-delta object under its real name.
-func (tp *testPack) full(t plumbing.ObjectType, content []byte) (plumbing.Hash, int64) {
-	h := plumbing.Hash(sha1.Sum(append([]byte(fmt.Sprintf("%s %d\x00", t, len(content))), content...)))
+func (tp *testPack) full(t ObjectType, content []byte) (Hash, int64) {
+	h := Hash(sha1.Sum(append([]byte(fmt.Sprintf("%s %d\x00", t, len(content))), content...)))
 	return h, tp.add(h, append(entryHead(byte(t), uint64(len(content))), zlibOf(content)...))
 }
 
-func (tp *testPack) ofsDelta(name plumbing.Hash, baseOff int64, delta []byte) int64 {
+func (tp *testPack) ofsDelta(name Hash, baseOff int64, delta []byte) int64 {
 	off := int64(len(tp.data))
 	raw := append(entryHead(objOFSDelta, uint64(len(delta))), ofsDeltaOffset(off-baseOff)...)
 	return tp.add(name, append(raw, zlibOf(delta)...))
 }
 
-func (tp *testPack) refDelta(name, base plumbing.Hash, delta []byte) int64 {
+func (tp *testPack) refDelta(name, base Hash, delta []byte) int64 {
 	raw := append(entryHead(objREFDelta, uint64(len(delta))), base[:]...)
 	return tp.add(name, append(raw, zlibOf(delta)...))
 }
@@ -91,7 +89,7 @@ func (tp *testPack) refDelta(name, base plumbing.Hash, delta []byte) int64 {
 // index is a version 2 index of the entries.
 func (tp *testPack) index() []byte {
 	type ent struct {
-		h   plumbing.Hash
+		h   Hash
 		off int64
 	}
 	ents := make([]ent, len(tp.names))
@@ -127,7 +125,7 @@ func (tp *testPack) db(t testing.TB) *objectDB {
 	return &objectDB{packs: []*pack{{name: "test", idx: ix, data: tp.data, size: int64(len(tp.data))}}}
 }
 
-func fakeName(s string) plumbing.Hash { return plumbing.Hash(sha1.Sum([]byte(s))) }
+func fakeName(s string) Hash { return Hash(sha1.Sum([]byte(s))) }
 
 // hugeClaimPacks are packs of a few bytes whose entries claim 60 MiB: a
 // blob, an ofs-delta, and a delta whose result claims it.
@@ -136,18 +134,18 @@ func hugeClaimPacks() map[string]*testPack {
 	out := map[string]*testPack{}
 
 	tp := newTestPack()
-	tp.add(fakeName("blob"), append(entryHead(byte(plumbing.BlobObject), huge), zlibOf([]byte("tiny"))...))
+	tp.add(fakeName("blob"), append(entryHead(byte(BlobObject), huge), zlibOf([]byte("tiny"))...))
 	out["huge-blob"] = tp
 
 	tp = newTestPack()
-	_, baseOff := tp.full(plumbing.BlobObject, []byte("base\n"))
+	_, baseOff := tp.full(BlobObject, []byte("base\n"))
 	off := int64(len(tp.data))
 	raw := append(entryHead(objOFSDelta, huge), ofsDeltaOffset(off-baseOff)...)
 	tp.add(fakeName("delta"), append(raw, zlibOf([]byte{5, 5, 0x90, 5})...))
 	out["huge-delta"] = tp
 
 	tp = newTestPack()
-	_, baseOff = tp.full(plumbing.BlobObject, []byte("base\n"))
+	_, baseOff = tp.full(BlobObject, []byte("base\n"))
 	delta := binary.AppendUvarint(binary.AppendUvarint(nil, 5), huge)
 	delta = append(delta, 0x90, 5) // copy the base's 5 bytes, then nothing
 	tp.ofsDelta(fakeName("result"), baseOff, delta)
@@ -234,15 +232,15 @@ func TestRefDeltaLoop(t *testing.T) {
 func TestDeltaChain(t *testing.T) {
 	tp := newTestPack()
 	content := []byte("line 0\n")
-	_, prev := tp.full(plumbing.BlobObject, content)
-	want := map[plumbing.Hash]string{}
-	var order []plumbing.Hash
+	_, prev := tp.full(BlobObject, content)
+	want := map[Hash]string{}
+	var order []Hash
 	for i := 1; i <= 100; i++ {
 		next := append(bytes.Clone(content), fmt.Sprintf("line %d\n", i)...)
-		h := plumbing.Hash(sha1.Sum(append([]byte(fmt.Sprintf("blob %d\x00", len(next))), next...)))
+		h := Hash(sha1.Sum(append([]byte(fmt.Sprintf("blob %d\x00", len(next))), next...)))
 		if i%7 == 0 {
 			// A ref-delta in the chain now and then.
-			h0 := plumbing.Hash(sha1.Sum(append([]byte(fmt.Sprintf("blob %d\x00", len(content))), content...)))
+			h0 := Hash(sha1.Sum(append([]byte(fmt.Sprintf("blob %d\x00", len(content))), content...)))
 			prev = tp.refDelta(h, h0, makeDelta(content, next))
 		} else {
 			prev = tp.ofsDelta(h, prev, makeDelta(content, next))
@@ -259,7 +257,7 @@ func TestDeltaChain(t *testing.T) {
 				h = order[len(order)-1-i]
 			}
 			typ, data, err := db.read(h)
-			if err != nil || typ != plumbing.BlobObject || string(data) != want[h] {
+			if err != nil || typ != BlobObject || string(data) != want[h] {
 				t.Fatalf("reverse %v: %s: %v %v %q", reverse, h, typ, err, data)
 			}
 		}
@@ -273,14 +271,14 @@ func TestDeltaChain(t *testing.T) {
 func TestReadMax(t *testing.T) {
 	tp := newTestPack()
 	big := bytes.Repeat([]byte("0123456789abcdef\n"), 100)
-	hBig, bigOff := tp.full(plumbing.BlobObject, big)
+	hBig, bigOff := tp.full(BlobObject, big)
 	next := append(bytes.Clone(big), "more\n"...)
-	hNext := plumbing.Hash(sha1.Sum(append([]byte(fmt.Sprintf("blob %d\x00", len(next))), next...)))
+	hNext := Hash(sha1.Sum(append([]byte(fmt.Sprintf("blob %d\x00", len(next))), next...)))
 	tp.ofsDelta(hNext, bigOff, makeDelta(big, next))
 	db := tp.db(t)
 	defer db.close()
 	for _, c := range []struct {
-		h     plumbing.Hash
+		h     Hash
 		limit int
 		ok    bool
 	}{
@@ -306,10 +304,10 @@ func TestObjCacheBounds(t *testing.T) {
 	var c objCache
 	p := &pack{}
 	// The first entry is read on every round: the clock spares it.
-	c.put(p, 0, plumbing.BlobObject, []byte("hot"))
+	c.put(p, 0, BlobObject, []byte("hot"))
 	for i := int64(1); i < 3*objCacheEntries; i++ {
 		c.get(p, 0)
-		c.put(p, i, plumbing.BlobObject, make([]byte, 16))
+		c.put(p, i, BlobObject, make([]byte, 16))
 		if len(c.idx) > objCacheEntries || c.bytes > objCacheBytes {
 			t.Fatalf("%d entries, %d bytes", len(c.idx), c.bytes)
 		}
@@ -322,12 +320,12 @@ func TestObjCacheBounds(t *testing.T) {
 	}
 	// Large objects: bounded by bytes.
 	for i := int64(0); i < 10; i++ {
-		c.put(p, 1e6+i, plumbing.TreeObject, make([]byte, objCacheMaxObject))
+		c.put(p, 1e6+i, TreeObject, make([]byte, objCacheMaxObject))
 		if c.bytes > objCacheBytes {
 			t.Fatalf("%d bytes", c.bytes)
 		}
 	}
-	c.put(p, 2e6, plumbing.BlobObject, make([]byte, objCacheMaxObject+1))
+	c.put(p, 2e6, BlobObject, make([]byte, objCacheMaxObject+1))
 	if _, _, ok := c.get(p, 2e6); ok {
 		t.Error("an object over objCacheMaxObject was cached")
 	}
@@ -404,8 +402,8 @@ func FuzzCommitStart(f *testing.F) {
 			t.Fatalf("whole: %s %s %v %v; start: %s %s %v %v", tr, p, hasP, err, tr2, p2, hasP2, err2)
 		}
 		var db objectDB
-		db.noteCommit(plumbing.Hash{1}, data)
-		c, ok := db.commitHead(plumbing.Hash{1})
+		db.noteCommit(Hash{1}, data)
+		c, ok := db.commitHead(Hash{1})
 		if ok != (err == nil) || (ok && (c.tree != tr || c.parent != p || c.hasParent != hasP)) {
 			t.Fatalf("logged: %+v %v, want %s %s %v %v", c, ok, tr, p, hasP, err)
 		}
@@ -418,7 +416,7 @@ func BenchmarkNoteCommit(b *testing.B) {
 	data := []byte("tree " + strings.Repeat("a", 40) + "\nparent " + strings.Repeat("b", 40) +
 		"\nauthor A U Thor <a@example.com> 1700000000 +0000\ncommitter A U Thor <a@example.com> 1700000000 +0000\n\nKEY-1: a change\n")
 	var db objectDB
-	var h plumbing.Hash
+	var h Hash
 	for i := 0; i < b.N; i++ {
 		binary.BigEndian.PutUint64(h[:], uint64(i))
 		db.noteCommit(h, data)

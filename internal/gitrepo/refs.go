@@ -10,8 +10,6 @@ import (
 	"path/filepath"
 	"strings"
 	"syscall"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // refStore reads git's "files" reference backend: loose refs (one file per
@@ -22,7 +20,7 @@ type refStore struct {
 	gitDir    string
 	commonDir string
 
-	packed    map[string]plumbing.Hash // lazily read packed-refs
+	packed    map[string]Hash // lazily read packed-refs
 	packedErr error
 	packedOK  bool
 }
@@ -30,8 +28,8 @@ type refStore struct {
 // ref is one reference, resolved or symbolic.
 type ref struct {
 	name   string
-	target string        // for a symbolic ref: the name it points at
-	hash   plumbing.Hash // for a direct ref
+	target string // for a symbolic ref: the name it points at
+	hash   Hash   // for a direct ref
 }
 
 // Bounds on what a hostile workspace can make the reader do.
@@ -73,7 +71,7 @@ func perWorktree(name string) bool {
 		strings.HasPrefix(name, "refs/rewritten/")
 }
 
-// read returns the ref called name, unresolved; plumbing.ErrReferenceNotFound
+// read returns the ref called name, unresolved; ErrReferenceNotFound
 // when there is none.
 func (s *refStore) read(name string) (ref, error) {
 	if !validRefName(name) {
@@ -84,11 +82,11 @@ func (s *refStore) read(name string) (ref, error) {
 		dir = s.gitDir
 	}
 	r, err := readLooseRef(filepath.Join(dir, filepath.FromSlash(name)), name)
-	if err == nil || !errors.Is(err, plumbing.ErrReferenceNotFound) {
+	if err == nil || !errors.Is(err, ErrReferenceNotFound) {
 		return r, err
 	}
 	if !strings.HasPrefix(name, "refs/") {
-		return ref{}, plumbing.ErrReferenceNotFound
+		return ref{}, ErrReferenceNotFound
 	}
 	if err := s.loadPacked(); err != nil {
 		return ref{}, err
@@ -96,7 +94,7 @@ func (s *refStore) read(name string) (ref, error) {
 	if h, ok := s.packed[name]; ok {
 		return ref{name: name, hash: h}, nil
 	}
-	return ref{}, plumbing.ErrReferenceNotFound
+	return ref{}, ErrReferenceNotFound
 }
 
 var errBadRefName = errors.New("not a valid ref name")
@@ -105,7 +103,7 @@ func readLooseRef(path, name string) (ref, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR) {
-			return ref{}, plumbing.ErrReferenceNotFound
+			return ref{}, ErrReferenceNotFound
 		}
 		return ref{}, err
 	}
@@ -113,7 +111,7 @@ func readLooseRef(path, name string) (ref, error) {
 	if st, err := f.Stat(); err != nil {
 		return ref{}, err
 	} else if st.IsDir() {
-		return ref{}, plumbing.ErrReferenceNotFound
+		return ref{}, ErrReferenceNotFound
 	}
 	b, err := io.ReadAll(io.LimitReader(f, maxRefFile))
 	if err != nil {
@@ -131,8 +129,8 @@ func parseRefContent(name, content string) (ref, error) {
 		}
 		return ref{name: name, target: t}, nil
 	}
-	if len(line) >= 40 && plumbing.IsHash(line[:40]) {
-		return ref{name: name, hash: plumbing.NewHash(line[:40])}, nil
+	if len(line) >= 40 && isHash(line[:40]) {
+		return ref{name: name, hash: NewHash(line[:40])}, nil
 	}
 	if len(line) == 64 && isHex(line) {
 		return ref{}, fmt.Errorf("ref %s holds a SHA-256 object name: %w", name, ErrUnsupportedRepository)
@@ -141,18 +139,18 @@ func parseRefContent(name, content string) (ref, error) {
 }
 
 // resolve follows symbolic refs to a hash.
-func (s *refStore) resolve(name string) (plumbing.Hash, error) {
+func (s *refStore) resolve(name string) (Hash, error) {
 	for i := 0; i < maxSymrefDepth; i++ {
 		r, err := s.read(name)
 		if err != nil {
-			return plumbing.ZeroHash, err
+			return ZeroHash, err
 		}
 		if r.target == "" {
 			return r.hash, nil
 		}
 		name = r.target
 	}
-	return plumbing.ZeroHash, fmt.Errorf("ref %s: symbolic refs nested too deep", name)
+	return ZeroHash, fmt.Errorf("ref %s: symbolic refs nested too deep", name)
 }
 
 // loadPacked reads packed-refs (with its "^<peeled>" lines, skipped: tags
@@ -162,7 +160,7 @@ func (s *refStore) loadPacked() error {
 		return s.packedErr
 	}
 	s.packedOK = true
-	s.packed = map[string]plumbing.Hash{}
+	s.packed = map[string]Hash{}
 	f, err := os.Open(filepath.Join(s.commonDir, "packed-refs"))
 	if err != nil {
 		if !os.IsNotExist(err) {
@@ -182,14 +180,14 @@ func (s *refStore) loadPacked() error {
 		if !ok || !validRefName(name) {
 			continue
 		}
-		if !plumbing.IsHash(hash) {
+		if !isHash(hash) {
 			if len(hash) == 64 && isHex(hash) {
 				s.packedErr = fmt.Errorf("packed-refs holds SHA-256 object names: %w", ErrUnsupportedRepository)
 				return s.packedErr
 			}
 			continue
 		}
-		s.packed[name] = plumbing.NewHash(hash)
+		s.packed[name] = NewHash(hash)
 	}
 	if err := sc.Err(); err != nil {
 		s.packedErr = fmt.Errorf("read packed-refs: %w", err)
@@ -200,8 +198,8 @@ func (s *refStore) loadPacked() error {
 // list returns the refs whose names start with prefix (for example
 // "refs/tags/"), loose ones winning over packed ones, symbolic ones
 // resolved (dangling ones left out).
-func (s *refStore) list(prefix string) (map[string]plumbing.Hash, error) {
-	out := map[string]plumbing.Hash{}
+func (s *refStore) list(prefix string) (map[string]Hash, error) {
+	out := map[string]Hash{}
 	if err := s.loadPacked(); err != nil {
 		return nil, err
 	}

@@ -7,8 +7,6 @@ import (
 	"math"
 	"strings"
 	"time"
-
-	"github.com/go-git/go-git/v5/plumbing"
 )
 
 // Commit is what a commit says about itself. Text is UTF-8: a message
@@ -92,7 +90,7 @@ func (r *Repo) RangeFrom(ctx context.Context, head, since string, max int) (Rang
 	return r.rangeFrom(ctx, h, since, max)
 }
 
-func (r *Repo) rangeFrom(ctx context.Context, head plumbing.Hash, since string, max int) (RangeResult, error) {
+func (r *Repo) rangeFrom(ctx context.Context, head Hash, since string, max int) (RangeResult, error) {
 	var res RangeResult
 	var err error
 	since = strings.TrimSpace(since)
@@ -138,10 +136,10 @@ func isZeroSHA(s string) bool {
 	return strings.Trim(s, "0") == ""
 }
 
-func short(h plumbing.Hash) string { return h.String()[:12] }
+func short(h Hash) string { return h.String()[:12] }
 
 // onlyHead is a result of HEAD alone.
-func (r *Repo) onlyHead(res RangeResult, head plumbing.Hash, warning string) (RangeResult, error) {
+func (r *Repo) onlyHead(res RangeResult, head Hash, warning string) (RangeResult, error) {
 	c, err := r.commit(head)
 	if err != nil {
 		return res, fmt.Errorf("read HEAD commit %s: %w", head, err)
@@ -157,7 +155,7 @@ func (r *Repo) onlyHead(res RangeResult, head plumbing.Hash, warning string) (Ra
 // sinceMissing handles a since that does not name a commit of the clone.
 // In a shallow clone it is most likely older than the shallow boundary, so
 // the whole fetched history (up to max) is returned; otherwise only HEAD.
-func (r *Repo) sinceMissing(ctx context.Context, res RangeResult, head plumbing.Hash, since string, cause error, max int) (RangeResult, error) {
+func (r *Repo) sinceMissing(ctx context.Context, res RangeResult, head Hash, since string, cause error, max int) (RangeResult, error) {
 	if !r.IsShallow() {
 		return r.onlyHead(res, head, fmt.Sprintf("since %q was not found in the repository (%v): was history rewritten, or not fetched? Only HEAD's message is used", since, cause))
 	}
@@ -236,7 +234,7 @@ const (
 )
 
 type node struct {
-	hash   plumbing.Hash
+	hash   Hash
 	when   int64
 	seq    uint32
 	pStart int32 // parents in walker.parents[pStart:pStart+pLen]
@@ -255,8 +253,8 @@ type walker struct {
 	chunks     []*[1 << nodeChunkBits]node // nodes, in chunks that never move
 	count      int32
 	loaded     int
-	index      map[plumbing.Hash]int32
-	parents    []plumbing.Hash // arena of the nodes' parent lists
+	index      map[Hash]int32
+	parents    []Hash // arena of the nodes' parent lists
 	heap       []int32
 	seq        uint32
 	noMessages bool // never keep messages (LastTag)
@@ -264,15 +262,15 @@ type walker struct {
 	buf        []byte // scratch for node data
 	stack      []int32
 
-	since             plumbing.Hash
+	since             Hash
 	sinceReached      bool
 	interestingQueued int // interesting nodes in the heap
 	output            []int32
 	liveOutput        int // nodes of output still interesting
 	stoppedEarly      bool
 
-	shallowHit plumbing.Hash // first boundary commit reached while interesting
-	missing    plumbing.Hash // first missing commit reached while interesting
+	shallowHit Hash // first boundary commit reached while interesting
+	missing    Hash // first missing commit reached while interesting
 	missingErr error
 	firstErr   error
 	lastErr    error
@@ -282,7 +280,7 @@ type walker struct {
 }
 
 func newWalker(ctx context.Context, r *Repo) *walker {
-	return &walker{ctx: ctx, r: r, index: make(map[plumbing.Hash]int32, 256)}
+	return &walker{ctx: ctx, r: r, index: make(map[Hash]int32, 256)}
 }
 
 // tickEvery is how many commits the walks take between looks at ctx.
@@ -298,7 +296,7 @@ func (w *walker) tick() error {
 
 // lookup returns h's node, creating a stub (flags only, not read) for a
 // commit not met yet.
-func (w *walker) lookup(h plumbing.Hash) int32 {
+func (w *walker) lookup(h Hash) int32 {
 	if i, ok := w.index[h]; ok {
 		return i
 	}
@@ -341,7 +339,7 @@ func (w *walker) parse(i int32) bool {
 
 // push reads commit h and queues it, unless it was queued before, and
 // returns its node. With uninteresting set it is painted first.
-func (w *walker) push(h plumbing.Hash, uninteresting bool) int32 {
+func (w *walker) push(h Hash, uninteresting bool) int32 {
 	i := w.lookup(h)
 	if uninteresting {
 		w.markUninteresting(i)
@@ -581,7 +579,7 @@ func (w *walker) settled(max int) bool {
 }
 
 // result turns the walk into a RangeResult.
-func (w *walker) result(res RangeResult, head plumbing.Hash, max int) (RangeResult, error) {
+func (w *walker) result(res RangeResult, head Hash, max int) (RangeResult, error) {
 	var final []int32
 	for _, i := range w.output {
 		if w.node(i).flags&fUninteresting == 0 {

@@ -27,6 +27,26 @@ func (r *run) newClient(ctx context.Context) *jira.Client {
 	})
 }
 
+// readyClient returns the run's client: the one made early, once the token
+// and cloud id it was taking are in (see prepareEarly), or a new one. When
+// that early work failed, ok is false and code is the run's exit.
+func (r *run) readyClient(ctx context.Context) (client *jira.Client, code int, ok bool) {
+	if r.client == nil {
+		return r.newClient(ctx), 0, true
+	}
+	if r.prepared != nil {
+		err := <-r.prepared
+		r.prepared = nil // read once: a second call must not wait for it
+		if err != nil {
+			if r.stopping(ctx) {
+				return nil, r.stopped(ctx, "during the send"), false
+			}
+			return nil, r.fail(err.Error()), false
+		}
+	}
+	return r.client, 0, true
+}
+
 // devinfoSent is what became of the development information requests.
 type devinfoSent struct {
 	commits  int // commits of the requests Jira took, less those it refused
@@ -77,18 +97,9 @@ func (r *run) send(ctx context.Context, plan record.Plan, body *record.Body, dev
 	}
 	// The client lives for the run; each submission has its own timeout,
 	// and the gating wait, after them, its own bounds (see gate).
-	client := r.client
-	if client == nil {
-		client = r.newClient(ctx)
-	}
-	if r.prepared != nil {
-		// The token and cloud id taken while the files were read.
-		if err := <-r.prepared; err != nil {
-			if r.stopping(ctx) {
-				return r.stopped(ctx, "during the send")
-			}
-			return r.fail(err.Error())
-		}
+	client, code, ok := r.readyClient(ctx)
+	if !ok {
+		return code
 	}
 	var (
 		res    jira.Result
@@ -255,18 +266,9 @@ func (r *run) deleteBranch(ctx context.Context) int {
 		r.out.Status = "dry-run"
 		return r.finish(ExitOK)
 	}
-	client := r.client
-	if client == nil {
-		client = r.newClient(ctx)
-	}
-	if r.prepared != nil {
-		// The token and cloud id taken while the files were read.
-		if err := <-r.prepared; err != nil {
-			if r.stopping(ctx) {
-				return r.stopped(ctx, "during the send")
-			}
-			return r.fail(err.Error())
-		}
+	client, code, ok := r.readyClient(ctx)
+	if !ok {
+		return code
 	}
 	dctx, cancel := context.WithTimeout(ctx, s.Timeout)
 	err = client.DeleteBranch(dctx, repoID, branchID, r.env.Now().UnixMilli())

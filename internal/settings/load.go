@@ -15,6 +15,7 @@ import (
 	"github.com/bmatcuk/doublestar/v4"
 	env "github.com/caarlos0/env/v10"
 
+	"github.com/jira-cicd/jira-cicd/internal/cienv"
 	"github.com/jira-cicd/jira-cicd/internal/devinfo"
 	"github.com/jira-cicd/jira-cicd/internal/issuekeys"
 	"github.com/jira-cicd/jira-cicd/internal/netrule"
@@ -33,7 +34,7 @@ var ErrVersion = errors.New("version requested")
 // value and returns all invalid settings at once as Errors, along with what
 // could be read (so the caller can still mask the secret it holds).
 func Load(args []string, environ []string) (*Settings, error) {
-	vars := toMap(environ)
+	vars := cienv.EnvironMap(environ)
 	flags, err := parseFlags(args)
 	if err != nil {
 		return nil, err
@@ -127,16 +128,6 @@ func clip(s string, n int) string {
 		return s
 	}
 	return s[:n] + "..."
-}
-
-func toMap(environ []string) map[string]string {
-	m := make(map[string]string, len(environ))
-	for _, kv := range environ {
-		if k, v, ok := strings.Cut(kv, "="); ok {
-			m[k] = v
-		}
-	}
-	return m
 }
 
 // flagValue records what was given on the command line.

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/jira-cicd/jira-cicd/internal/jira"
 	"github.com/jira-cicd/jira-cicd/internal/record"
@@ -39,10 +38,10 @@ func (r *run) gate(ctx context.Context, client *jira.Client, plan record.Plan) i
 	switch {
 	case err != nil:
 		r.out.GatingStatus = "error"
-		return r.failGate(fmt.Sprintf("the gating status could not be read after %s: %v", round(res.Waited), err))
+		return r.failGate(fmt.Sprintf("the gating status could not be read after %s: %v", jira.RoundDuration(res.Waited), err))
 	case res.Allowed():
 		r.out.GatingStatus = res.Status
-		rep.Infof("gating: Jira allowed the deployment after %s", round(res.Waited))
+		rep.Infof("gating: Jira allowed the deployment after %s", jira.RoundDuration(res.Waited))
 		return r.finish(ExitOK)
 	case res.Status == jira.GatingTimeout:
 		r.out.GatingStatus = res.Status
@@ -55,7 +54,7 @@ func (r *run) gate(ctx context.Context, client *jira.Client, plan record.Plan) i
 		jira.GatingExpired:   "the gating request expired in Jira before a decision",
 		jira.GatingInvalid:   "Jira could not gate the deployment (status invalid): check the change management setup of the environment and its services in Jira",
 	}[res.Status]
-	return r.failGate(fmt.Sprintf("%s after %s%s", why, round(res.Waited), withIssues(issues)))
+	return r.failGate(fmt.Sprintf("%s after %s%s", why, jira.RoundDuration(res.Waited), withIssues(issues)))
 }
 
 // failGate ends a gated deployment that was not allowed: exit 1, even with
@@ -67,7 +66,7 @@ func (r *run) failGate(msg string) int {
 }
 
 func progressLine(p jira.GatingPoll) string {
-	waited := round(p.Waited)
+	waited := jira.RoundDuration(p.Waited)
 	switch {
 	case p.NotFound:
 		return fmt.Sprintf("gating: poll %d, waited %s: Jira does not list the deployment yet (HTTP 404); still waiting", p.N, waited)
@@ -98,11 +97,4 @@ func withIssues(issues []string) string {
 		return ""
 	}
 	return "; gating issues: " + strings.Join(issues, ", ")
-}
-
-func round(d time.Duration) time.Duration {
-	if d >= time.Second {
-		return d.Round(time.Second)
-	}
-	return d.Round(time.Millisecond)
 }

@@ -58,7 +58,7 @@ func (e *Error) Error() string {
 		paren = append(paren, fmt.Sprintf("HTTP %d", e.Status))
 	}
 	if e.Attempts > 1 {
-		paren = append(paren, fmt.Sprintf("%d tries over %s", e.Attempts, roundDuration(e.Elapsed)))
+		paren = append(paren, fmt.Sprintf("%d tries over %s", e.Attempts, RoundDuration(e.Elapsed)))
 	}
 	if len(paren) > 0 {
 		b.WriteString(" (" + strings.Join(paren, ", ") + ")")
@@ -585,10 +585,12 @@ func (e *RetryError) Unwrap() error { return e.Err }
 
 // Tries describes how many tries took how long: "4 tries over 12.5s".
 func (e *RetryError) Tries() string {
-	return fmt.Sprintf("%d tries over %s", e.Attempts, roundDuration(e.Elapsed))
+	return fmt.Sprintf("%d tries over %s", e.Attempts, RoundDuration(e.Elapsed))
 }
 
-func roundDuration(d time.Duration) time.Duration {
+// RoundDuration rounds a wait for a message: whole seconds from 10s, tenths
+// of a second from 1s, milliseconds below.
+func RoundDuration(d time.Duration) time.Duration {
 	switch {
 	case d >= 10*time.Second:
 		return d.Round(time.Second)

@@ -181,11 +181,11 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case n >= p.Attempts:
 			fail.Stop = fmt.Sprintf("no tries left (at most %d)", p.Attempts)
 		case late && asked:
-			fail.Stop = fmt.Sprintf("Jira asked to wait %s (Retry-After), past the timeout", roundDuration(wait))
+			fail.Stop = fmt.Sprintf("Jira asked to wait %s (Retry-After), past the timeout", RoundDuration(wait))
 		case late:
 			fail.Stop = "the timeout would end before the next try"
 		case !hasDeadline && asked && wait > p.MaxRetryAfter:
-			fail.Stop = fmt.Sprintf("Jira asked to wait %s (Retry-After), longer than %s", roundDuration(wait), p.MaxRetryAfter)
+			fail.Stop = fmt.Sprintf("Jira asked to wait %s (Retry-After), longer than %s", RoundDuration(wait), p.MaxRetryAfter)
 		}
 		if fail.Stop != "" {
 			return nil, fail
@@ -195,7 +195,7 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 			if asked {
 				how = " (as Retry-After asks)"
 			}
-			t.log(fmt.Sprintf("%s: %s; trying again in %s%s (try %d of at most %d)", describe(req), why, roundDuration(wait), how, n+1, p.Attempts))
+			t.log(fmt.Sprintf("%s: %s; trying again in %s%s (try %d of at most %d)", describe(req), why, RoundDuration(wait), how, n+1, p.Attempts))
 		}
 		serr := p.Sleep(ctx, wait)
 		if serr == nil {

@@ -134,19 +134,7 @@ func filterPaths(globs []string, w *workspaceRepo, out *commitScan) {
 		out.Messages, out.Commits = nil, nil
 		return
 	}
-	d := w.differ()
-	kept := out.Commits[:0:0]
-	var unknown []string
-	for _, cm := range out.Commits {
-		paths, err := d.ChangedPaths(gitrepo.NewHash(cm.Hash))
-		if err != nil {
-			unknown = append(unknown, shortSHA(cm.Hash))
-			continue
-		}
-		if matchAny(globs, paths) {
-			kept = append(kept, cm)
-		}
-	}
+	kept, unknown := keepPaths(globs, w, out.Commits)
 	if len(unknown) > 0 {
 		out.Warnings = append(out.Warnings, fmt.Sprintf("paths: the files changed by %s could not be read (a shallow clone's first commit has no parent to compare with: fetch one more commit, such as `fetch-depth: 2`, or the full history), so they do not count", listShort(unknown)))
 	}
@@ -157,6 +145,24 @@ func filterPaths(globs []string, w *workspaceRepo, out *commitScan) {
 	out.Info = strings.TrimSpace(out.Info + fmt.Sprintf("; %d of %d commit(s) change %s", len(kept), len(out.Commits), strings.Join(globs, ", ")))
 	out.Info = strings.TrimPrefix(out.Info, "; ")
 	out.Commits, out.Messages = kept, msgs
+}
+
+// keepPaths returns the commits that change a file matching one of the
+// globs (a merge: against its first parent), and the short shas of those
+// whose changes could not be read (they are not kept). w.repo is not nil.
+func keepPaths(globs []string, w *workspaceRepo, in []gitrepo.Commit) (kept []gitrepo.Commit, unknown []string) {
+	d := w.differ()
+	for _, cm := range in {
+		paths, err := d.ChangedPaths(gitrepo.NewHash(cm.Hash))
+		if err != nil {
+			unknown = append(unknown, shortSHA(cm.Hash))
+			continue
+		}
+		if matchAny(globs, paths) {
+			kept = append(kept, cm)
+		}
+	}
+	return kept, unknown
 }
 
 // matchAny reports whether a path matches one of the globs (validated by

@@ -93,7 +93,7 @@ func (r *run) devinfoInput(ctx context.Context) (devinfo.Input, error) {
 	if c.PRNumber != "" && w.repo != nil {
 		prCommits = r.pullRequestCommits(ctx)
 		if len(s.Paths) > 0 {
-			prCommits = keepPaths(s.Paths, w, prCommits)
+			prCommits, _ = keepPaths(s.Paths, w, prCommits)
 		}
 		// A pull request's own commits are commits of its branch too.
 		commits = append(slices.Clip(commits), prCommits...)
@@ -234,15 +234,4 @@ func (r *run) pullRequestCommits(ctx context.Context) []gitrepo.Commit {
 		}
 	}
 	return rr.Commits
-}
-
-// keepPaths is filterPaths for a list of commits.
-func keepPaths(globs []string, w *workspaceRepo, in []gitrepo.Commit) []gitrepo.Commit {
-	var out []gitrepo.Commit
-	for _, cm := range in {
-		if paths, err := w.differ().ChangedPaths(gitrepo.NewHash(cm.Hash)); err == nil && matchAny(globs, paths) {
-			out = append(out, cm)
-		}
-	}
-	return out
 }

@@ -5,14 +5,12 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"slices"
 	"sort"
@@ -21,6 +19,8 @@ import (
 	"time"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/jira-cicd/jira-cicd/internal/redact"
 )
 
 // What a request was for, in messages.
@@ -427,75 +427,12 @@ func (r redactor) apply(s string) string {
 const minSecretLen = 4
 
 // secretForms lists the forms a secret takes in what a server may echo,
-// longest first: as it is, URL-encoded (query and path style, with upper
-// and lower case hex), JSON-escaped (with and without HTML escaping, with
-// "\/" for "/"), and base64 (standard and URL alphabets, at each of the three
-// alignments it can have inside a longer encoded text, such as a Basic
-// header or an encoded body: the characters that also depend on
-// neighbouring bytes are left out).
+// longest first (redact.Forms); a secret shorter than minSecretLen has none.
 func secretForms(secret string) []string {
 	if len(secret) < minSecretLen {
 		return nil
 	}
-	forms := []string{secret, url.QueryEscape(secret), url.PathEscape(secret)}
-	for _, f := range forms[1:] {
-		forms = append(forms, lowerPercentHex(f))
-	}
-	for _, html := range []bool{true, false} {
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(html)
-		_ = enc.Encode(secret)
-		j := strings.TrimSuffix(strings.TrimSpace(b.String()), `"`)[1:]
-		forms = append(forms, j, strings.ReplaceAll(j, "/", `\/`))
-	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding} {
-		for shift := range 3 {
-			e := enc.EncodeToString(append(make([]byte, shift), secret...))
-			e = strings.TrimRight(e, "=")
-			// Drop the leading characters that hold padding bits, and the
-			// last one when it holds bits of what follows.
-			e = e[[]int{0, 2, 3}[shift]:]
-			if (shift+len(secret))%3 != 0 {
-				e = e[:len(e)-1]
-			}
-			if len(e) >= 2*minSecretLen {
-				forms = append(forms, e)
-			}
-		}
-	}
-	slices.SortFunc(forms, func(a, b string) int {
-		if len(a) != len(b) {
-			return len(b) - len(a)
-		}
-		return strings.Compare(a, b)
-	})
-	return slices.Compact(forms)
-}
-
-// lowerPercentHex writes each %XX escape of s with lower case hex digits
-// ("%2F" -> "%2f"), as some servers echo them. A loop, not a regexp: the
-// regexp's ReplaceAllStringFunc allocated 36 KB (its backtracker's state)
-// for every secret and token and compiled at init, ~1/8 of the bytes a whole
-// send allocated (pprof over one run of bench's end-to-end job, issue 12).
-func lowerPercentHex(s string) string {
-	b := []byte(s)
-	for i := 0; i+2 < len(b); i++ {
-		if b[i] == '%' && isUpperHex(b[i+1]) && isUpperHex(b[i+2]) {
-			b[i+1], b[i+2] = lowerHex(b[i+1]), lowerHex(b[i+2])
-			i += 2
-		}
-	}
-	return string(b)
-}
-
-func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
-
-func lowerHex(c byte) byte {
-	if 'A' <= c && c <= 'F' {
-		return c + ('a' - 'A')
-	}
-	return c
+	return redact.Forms(secret)
 }
 
 // replaceForms replaces every form in s with ***.

@@ -4,13 +4,12 @@
 package report
 
 import (
-	"encoding/base64"
-	"encoding/json"
 	"io"
-	"net/url"
 	"sort"
 	"strings"
 	"sync"
+
+	"github.com/jira-cicd/jira-cicd/internal/redact"
 )
 
 // Redactor replaces known secrets with ***.
@@ -49,46 +48,22 @@ func contains(list []string, s string) bool {
 }
 
 // SecretForms lists the forms a secret can take in text that echoes it:
-// raw; URL-encoded (query and path escaping, as a form body or a URL
-// holds it); JSON-escaped (with and without HTML escaping); escaped as
-// workflow command data; and base64 (standard and URL alphabets, padded and
-// not) — also when the secret sits inside a longer base64 text (as in
-// "Basic base64(id:secret)"), where only the characters that depend on the
-// secret's bytes alone are listed, for each of the three alignments.
+// those of redact.Forms (raw, URL-encoded, JSON-escaped, base64, also inside
+// a longer base64 text), and as printed here: escaped as workflow command
+// data, and made inert. The secret itself comes first.
 func SecretForms(secret string) []string {
 	if secret == "" {
 		return nil
 	}
-	forms := []string{secret, url.QueryEscape(secret), url.PathEscape(secret), escapeData(secret), inert(secret)}
-	for _, html := range []bool{true, false} {
-		var b strings.Builder
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(html)
-		if enc.Encode(secret) == nil {
-			q := strings.TrimSuffix(b.String(), "\n")
-			forms = append(forms, q[1:len(q)-1])
+	// The secret itself first: the runner is told to mask it before any
+	// other form (Mask writes them in this order).
+	forms := []string{secret}
+	for _, f := range append(redact.Forms(secret), escapeData(secret), inert(secret)) {
+		if f != "" && !contains(forms, f) {
+			forms = append(forms, f)
 		}
 	}
-	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.URLEncoding, base64.RawStdEncoding, base64.RawURLEncoding} {
-		forms = append(forms, enc.EncodeToString([]byte(secret)))
-	}
-	for _, enc := range []*base64.Encoding{base64.RawStdEncoding, base64.RawURLEncoding} {
-		for k, skip := range []int{0, 2, 3} { // k bytes before the secret
-			data := append(make([]byte, k), secret...)
-			s := enc.EncodeToString(data)
-			end := 4 * (len(data) / 3) // characters of whole 3-byte groups only
-			if end-skip >= 8 {         // shorter fragments would mask ordinary text
-				forms = append(forms, s[skip:end])
-			}
-		}
-	}
-	out := forms[:0]
-	for _, f := range forms {
-		if f != "" && !contains(out, f) {
-			out = append(out, f)
-		}
-	}
-	return out
+	return forms
 }
 
 // String returns s with every secret replaced.

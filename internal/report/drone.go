@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
@@ -49,7 +50,7 @@ type droneLink struct {
 // only (safeURL).
 func droneCardFor(o Outcome) droneCard {
 	d := droneData{
-		Title:       fmt.Sprintf("Jira %s: %s", md(or(o.Kind, "record")), statusTitle(o.Status)),
+		Title:       fmt.Sprintf("Jira %s: %s", md(cmp.Or(o.Kind, "record")), statusTitle(o.Status)),
 		Message:     md(o.Message),
 		Status:      md(o.Status),
 		Kind:        md(o.Kind),
@@ -119,11 +120,4 @@ func statusTitle(status string) string {
 		return "nothing sent"
 	}
 	return "not sent"
-}
-
-func or(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

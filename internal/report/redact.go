@@ -5,6 +5,7 @@ package report
 
 import (
 	"io"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -31,20 +32,11 @@ func (r *Redactor) Add(secret string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, f := range SecretForms(secret) {
-		if len(f) >= minSecret && !contains(r.secrets, f) {
+		if len(f) >= minSecret && !slices.Contains(r.secrets, f) {
 			r.secrets = append(r.secrets, f)
 		}
 	}
 	sort.SliceStable(r.secrets, func(i, j int) bool { return len(r.secrets[i]) > len(r.secrets[j]) })
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // SecretForms lists the forms a secret can take in text that echoes it:
@@ -59,7 +51,7 @@ func SecretForms(secret string) []string {
 	// other form (Mask writes them in this order).
 	forms := []string{secret}
 	for _, f := range append(redact.Forms(secret), escapeData(secret), inert(secret)) {
-		if f != "" && !contains(forms, f) {
+		if f != "" && !slices.Contains(forms, f) {
 			forms = append(forms, f)
 		}
 	}

@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"io"
 	"strings"
@@ -344,7 +345,7 @@ func Markdown(o Outcome) string {
 	if o.GatingStatus != "" && o.GatingStatus != "allowed" {
 		title += ", not allowed by gating"
 	}
-	fmt.Fprintf(&b, "### Jira %s: %s\n\n", md(or(o.Kind, "development information")), title)
+	fmt.Fprintf(&b, "### Jira %s: %s\n\n", md(cmp.Or(o.Kind, "development information")), title)
 	if o.Message != "" {
 		fmt.Fprintf(&b, "%s\n\n", md(o.Message))
 	}

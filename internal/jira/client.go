@@ -267,12 +267,14 @@ type sentRecord struct {
 // very same bytes (the same updateSequenceNumber), which Jira's ordering
 // makes idempotent. Success is a 202 with the API's answer in it.
 func (c *Client) submit(ctx context.Context, op, api string, body any, recs []sentRecord) (Result, error) {
-	if err := c.Prepare(ctx); err != nil {
-		return Result{}, err
-	}
+	// Encoded before Prepare: the encoding overlaps a token request
+	// that may still be in flight.
 	b, err := json.Marshal(body)
 	if err != nil {
 		return Result{}, &Error{Op: op, Err: err}
+	}
+	if err := c.Prepare(ctx); err != nil {
+		return Result{}, err
 	}
 	u := fmt.Sprintf("%s/jira/%s/0.1/cloud/%s/bulk", strings.TrimRight(c.cfg.APIURL, "/"), api, c.cloudID)
 	var raw json.RawMessage

@@ -37,7 +37,10 @@ func TestMain(m *testing.M) {
 		graceAfterSignal = d
 	}
 	if os.Getenv("JIRA_CICD_TEST_STUCK") == "1" {
-		runApp = func(context.Context, app.Env) int {
+		runApp = func(_ context.Context, e app.Env) int {
+			// Once a signal can stop it (a run's phases that take time
+			// come after that; see run).
+			<-e.SignalsReady
 			fmt.Fprintln(os.Stderr, "test: stuck in a phase that ignores its context")
 			time.Sleep(time.Hour)
 			return 0

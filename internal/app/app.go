@@ -47,6 +47,11 @@ type Env struct {
 	// (zero: jira.DefaultRetry); tests give it a fake clock.
 	Retry   jira.Retry
 	Version string
+	// SignalsReady, when set, is closed once main stops the run on SIGTERM
+	// and SIGINT (by cancelling its context). The run's first write to Jira
+	// (a submission or a deletion) waits for it, so that a signal stops every
+	// write gracefully; the token and cloud id are only read, and need not.
+	SignalsReady <-chan struct{}
 }
 
 // Run runs the step once and returns its exit code.
@@ -95,9 +100,16 @@ func Run(ctx context.Context, e Env) int {
 		rep.Flush()
 		return ExitUsage
 	}
+	r := &run{s: s, rep: rep, env: e}
+	defer r.dropEarly()
+	if !s.DryRun && (len(s.IssueKeys) > 0 || s.DevelopmentInfo.On() && c.DeletedBranch != "") {
+		// Something will be sent (or the run fails): the token and cloud
+		// id are taken while the workspace is read.
+		r.prepareEarly(ctx)
+	}
 	w := openWorkspace(&c)
 	defer w.close()
-	r := &run{s: s, c: c, rep: rep, env: e, git: w}
+	r.c, r.git = c, w
 	code := r.run(ctx)
 	rep.Flush() // a no-op after Finish
 	return code
@@ -117,6 +129,8 @@ type run struct {
 	// token and cloud id are taken while the commits' files are read.
 	client   *jira.Client
 	prepared chan error // the early Prepare's outcome, when there is one
+	// cancelEarly ends the early Prepare (see dropEarly).
+	cancelEarly context.CancelFunc
 }
 
 func (r *run) run(ctx context.Context) int {
@@ -169,11 +183,13 @@ func (r *run) run(ctx context.Context) int {
 	if r.stopping(ctx) {
 		return r.stopped(ctx, "during the commit scan")
 	}
+	if !s.DryRun && r.client == nil && (len(keys) > 0 || s.DevelopmentInfo.On() || plan.Kind == record.Deployment && len(s.ServiceIDs) > 0) {
+		// Something may be sent: take the token and cloud id while the
+		// commits' files, the test results and the body are read.
+		r.prepareEarly(ctx)
+	}
 	var dev *devinfo.Output
 	if s.DevelopmentInfo.On() {
-		if !s.DryRun {
-			r.prepareEarly(ctx)
-		}
 		in, err := r.devinfoInput(ctx)
 		var out devinfo.Output
 		if err == nil {
@@ -249,21 +265,50 @@ func (r *run) run(ctx context.Context) int {
 }
 
 // prepareEarly makes the run's client and starts taking its token and cloud
-// id, so that the network's round trips overlap reading the commits' changed
-// files, the costly part of development information: on a 1,000-commit range
-// whose every commit names a key, ~15 ms of tree diffs against a ~5 ms walk
-// (BenchmarkChangesVsWalk1000, internal/gitrepo), while a token and a
-// tenant_info lookup from a runner to Atlassian take 100 ms and more. send
+// id, as soon as the run knows it may send, so that the network's round trips
+// overlap the local work: reading the workspace, building the body and,
+// the costly part of development information, the commits' changed files
+// (on a 1,000-commit range whose every commit names a key, ~15 ms of tree
+// diffs against a ~5 ms walk: BenchmarkChangesVsWalk1000, internal/gitrepo),
+// while a token and a tenant_info lookup from a runner to Atlassian take
+// 100 ms and more. send
 // uses the same client and waits for this outcome: a failure is reported
 // there, once, and not tried again (the retries were this one's).
 func (r *run) prepareEarly(ctx context.Context) {
-	r.client = r.newClient(ctx)
+	ectx, cancel := context.WithCancel(ctx)
+	r.client = r.newClient(ectx)
 	r.prepared = make(chan error, 1)
+	r.cancelEarly = cancel
 	go func() {
-		pctx, cancel := context.WithTimeout(ctx, r.s.Timeout)
+		pctx, cancel := context.WithTimeout(ectx, r.s.Timeout)
 		defer cancel()
 		r.prepared <- r.client.Prepare(pctx)
 	}()
+}
+
+// signalsReady waits until a signal can stop the run's writes to Jira (see
+// Env.SignalsReady).
+func (r *run) signalsReady(ctx context.Context) error {
+	if r.env.SignalsReady == nil {
+		return nil
+	}
+	select {
+	case <-r.env.SignalsReady:
+		return nil
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+}
+
+// dropEarly ends the early Prepare when the run ended without using it (a
+// skipped or invalid run): its requests stop, and the run returns only once
+// they have.
+func (r *run) dropEarly() {
+	if r.prepared != nil {
+		r.cancelEarly()
+		<-r.prepared
+		r.prepared = nil
+	}
 }
 
 // devinfoSettingError names the setting a Build error is about.

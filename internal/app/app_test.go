@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -433,3 +435,69 @@ func TestDryRunRecordIsInert(t *testing.T) {
 		t.Errorf("invalid body: %v", err)
 	}
 }
+
+// Nothing is written to Jira before main handles SIGTERM and SIGINT
+// (Env.SignalsReady). A run whose handlers are not in yet may take its token
+// and cloud id (early when keys are given, at the send when they are
+// scanned), but waits before its submission, and stops when told to.
+func TestNoWriteBeforeSignalsReady(t *testing.T) {
+	for name, extra := range map[string][]string{
+		"keys given":   {"INPUT_ISSUE_KEYS=OPS-7"},
+		"keys scanned": nil,
+	} {
+		t.Run(name, func(t *testing.T) {
+			srv := newJira(t)
+			dir, env := pushEnv(t, srv, extra...)
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			// The run takes its token and cloud id, then has at most
+			// writeWait to send what it should not (it would within
+			// microseconds), then is stopped.
+			const writeWait = 50 * time.Millisecond
+			reads := make(chan struct{}, 2)
+			var wrote []string
+			var mu sync.Mutex
+			hc := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+				resp, err := srv.Client().Transport.RoundTrip(req)
+				if strings.Contains(req.URL.Path, "/oauth/token") || strings.Contains(req.URL.Path, "tenant_info") {
+					reads <- struct{}{}
+				} else {
+					mu.Lock()
+					wrote = append(wrote, req.Method+" "+req.URL.Path)
+					mu.Unlock()
+				}
+				return resp, err
+			})}
+			var out bytes.Buffer
+			done := make(chan int, 1)
+			go func() {
+				done <- Run(ctx, Env{Environ: env, WorkDir: dir, Stdout: &out, Stderr: &out,
+					Now: func() time.Time { return fixedNow }, Version: "test", HTTPClient: hc,
+					SignalsReady: make(chan struct{})})
+			}()
+			<-reads
+			<-reads
+			select {
+			case code := <-done:
+				t.Fatalf("the run ended (exit %d) without its signal handlers:\n%s", code, out.String())
+			case <-time.After(writeWait):
+			}
+			cancel(errors.New("stopped by SIGTERM"))
+			if code := <-done; code != ExitFailure {
+				t.Errorf("exit %d, want %d", code, ExitFailure)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if len(wrote) > 0 {
+				t.Errorf("written before the signal handlers: %v", wrote)
+			}
+			if !strings.Contains(out.String(), "stopped by SIGTERM before the send") {
+				t.Errorf("the stop is not reported:\n%s", out.String())
+			}
+		})
+	}
+}
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

@@ -13,8 +13,9 @@ import (
 )
 
 // actionlint checks GitHub workflows: this repository's own, every GitHub
-// workflow example in the README and CONTRIBUTING.md (each must be a whole
-// workflow a user can paste), and a workflow that uses both actions with
+// workflow example in the docs (markdownDocs: the README, CONTRIBUTING.md,
+// docs.md and docs/*.md; each must be a whole workflow a user can paste),
+// and a workflow that uses both actions with
 // every input and output, so that actionlint also reads action.yml and
 // binary/action.yml as a user's workflow would. The examples' uses of the
 // published actions (<owner>/<repo>@v1, <owner>/<repo>/binary@v1) are
@@ -137,19 +138,19 @@ func TestWorkflowsPassActionlint(t *testing.T) {
 
 	local := strings.NewReplacer(repo+"/binary@", "./binary@", repo+"@", "./@")
 	localRef := regexp.MustCompile(`(\./(?:binary)?)@v\d+\S*`)
-	examples := 0
-	for _, doc := range []string{"README.md", "CONTRIBUTING.md"} {
+	examples := map[string]int{}
+	for _, doc := range markdownDocs(t) {
 		for _, b := range yamlBlocks(t, doc) {
 			if !githubExample.MatchString(b.text) {
 				continue // Bitbucket, GitLab, Drone, Woodpecker, a fragment of action.yml
 			}
-			examples++
+			examples[doc]++
 			where := fmt.Sprintf("%s:%d", b.file, b.line)
 			if !topOn.MatchString(b.text) || !topJobs.MatchString(b.text) {
 				t.Errorf("%s: a GitHub workflow example must be a whole workflow a user can paste (top-level on: and jobs:)", where)
 				continue
 			}
-			name := fmt.Sprintf("example-%s-%d.yml", strings.TrimSuffix(strings.ToLower(b.file), ".md"), b.line)
+			name := fmt.Sprintf("example-%s-%d.yml", strings.NewReplacer("/", "-", ".md", "").Replace(strings.ToLower(b.file)), b.line)
 			text := localRef.ReplaceAllString(local.Replace(b.text), "$1")
 			if err := os.WriteFile(filepath.Join(wfDir, name), []byte(text), 0o644); err != nil {
 				t.Fatal(err)
@@ -157,8 +158,10 @@ func TestWorkflowsPassActionlint(t *testing.T) {
 			origin[name] = source{b.file, b.line}
 		}
 	}
-	if examples == 0 {
-		t.Errorf("README.md has no GitHub workflow example")
+	for _, doc := range []string{"README.md", filepath.Join("docs", "github-actions.md")} {
+		if examples[doc] == 0 {
+			t.Errorf("%s has no GitHub workflow example", doc)
+		}
 	}
 
 	// Both actions, every input and every output.
@@ -211,7 +214,7 @@ func TestWorkflowsPassActionlint(t *testing.T) {
 		}
 		t.Fatalf("actionlint: %v\n%s", err, msg.String())
 	}
-	t.Logf("actionlint: %d workflows clean (%d examples from the docs)", len(origin), examples)
+	t.Logf("actionlint: %d workflows clean (examples from the docs: %v)", len(origin), examples)
 }
 
 // The check above must be able to fail: a workflow with an input neither

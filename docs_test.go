@@ -22,11 +22,9 @@ var update = flag.Bool("update", false, "rewrite generated documentation")
 // generated sections: file -> marker name -> content.
 func generated() map[string]map[string]string {
 	return map[string]map[string]string{
-		"README.md": {
-			"settings": settings.MarkdownTable(settings.SnakeCase),
-			"outputs":  outputsTable(),
-		},
-		"action.yml": {"inputs": actionInputs(), "outputs": actionOutputs()},
+		"README.md":              {"settings": settings.MarkdownTable(settings.SnakeCase)},
+		"docs/github-actions.md": {"outputs": outputsTable()},
+		"action.yml":             {"inputs": actionInputs(), "outputs": actionOutputs()},
 		"binary/action.yml": {"inputs": actionInputs(), "outputs": compositeOutputs("run"),
 			"env": compositeEnv("        ")},
 		"docs.md": {"settings": settings.MarkdownTable(settings.SnakeCase)},

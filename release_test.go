@@ -49,7 +49,7 @@ func githubRepo(t *testing.T) string {
 	return string(m[1])
 }
 
-func pins(repo string) []pin {
+func pins(repo string, docs []string) []pin {
 	image := regexp.QuoteMeta("ghcr.io/" + strings.ToLower(repo))
 	download := regexp.QuoteMeta("https://github.com/"+repo+"/releases/download/") + `v(` + semver + `)`
 	uses := regexp.QuoteMeta(repo) + `(?:/binary)?@v(\d+)\b`
@@ -59,7 +59,7 @@ func pins(repo string) []pin {
 		pin{file: "binary/action.yml", re: regexp.MustCompile(`JIRA_CICD_RELEASE_URL: "` + download + `"`), required: true},
 		pin{file: "pipe.yml", re: regexp.MustCompile(`(?m)^image: ` + image + `:(` + semver + `)$`), required: true},
 	)
-	for _, doc := range []string{"README.md", "CONTRIBUTING.md"} {
+	for _, doc := range docs {
 		ps = append(ps,
 			pin{file: doc, re: regexp.MustCompile(image + `:(` + semver + `)\b`)},
 			pin{file: doc, re: regexp.MustCompile(download)},
@@ -71,7 +71,7 @@ func pins(repo string) []pin {
 
 func TestReleaseVersion(t *testing.T) {
 	repo := githubRepo(t)
-	ps := pins(repo)
+	ps := pins(repo, markdownDocs(t))
 	texts := map[string]string{}
 	for _, p := range ps {
 		if _, ok := texts[p.file]; ok {

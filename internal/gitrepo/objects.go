@@ -506,7 +506,14 @@ func (db *objectDB) noteCommit(h Hash, data []byte) {
 		clear(hl.idx)
 	}
 	if k := len(hl.chunks); k == 0 || len(hl.chunks[k-1]) == headChunk {
-		hl.chunks = append(hl.chunks, make([]loggedHead, 0, headChunk))
+		// The first chunk starts small and grows (append doubles it up
+		// to headChunk): most runs read one commit, HEAD, and a whole
+		// chunk is 30 KB of heap that a run's peak RSS shows.
+		c := headChunk
+		if k == 0 {
+			c = 4
+		}
+		hl.chunks = append(hl.chunks, make([]loggedHead, 0, c))
 	}
 	last := &hl.chunks[len(hl.chunks)-1]
 	*last = append(*last, loggedHead{h: h})

@@ -422,3 +422,27 @@ func BenchmarkNoteCommit(b *testing.B) {
 		db.noteCommit(h, data)
 	}
 }
+
+// The commit log answers for every commit it logged, across its small,
+// growing first chunk and the full ones after it.
+func TestNoteCommitLogsAcrossChunks(t *testing.T) {
+	var db objectDB
+	const n = 3*headChunk + 5
+	hexOf := func(i int, c byte) string { return fmt.Sprintf("%c%039x", c, i) }
+	for i := range n {
+		var h Hash
+		binary.BigEndian.PutUint64(h[:], uint64(i))
+		db.noteCommit(h, []byte("tree "+hexOf(i, 'a')+"\nparent "+hexOf(i, 'b')+"\nauthor A <a@b> 1 +0000\n\nmsg\n"))
+	}
+	if len(db.heads.chunks) != 4 || cap(db.heads.chunks[0]) < headChunk {
+		t.Fatalf("chunks: %d, first cap %d", len(db.heads.chunks), cap(db.heads.chunks[0]))
+	}
+	for _, i := range []int{0, 1, 3, 4, headChunk - 1, headChunk, 2*headChunk + 7, n - 1} {
+		var h Hash
+		binary.BigEndian.PutUint64(h[:], uint64(i))
+		c, ok := db.commitHead(h)
+		if !ok || c.tree.String() != hexOf(i, 'a') || c.parent.String() != hexOf(i, 'b') || !c.hasParent {
+			t.Errorf("commit %d: %+v, %v", i, c, ok)
+		}
+	}
+}

@@ -99,6 +99,19 @@ func (r *run) send(ctx context.Context, plan record.Plan, body *record.Body, dev
 	if r.stopping(ctx) {
 		return r.stopped(ctx, "before the send")
 	}
+	// Encoded while the early token request may still be in flight.
+	var enc jira.Encoded
+	if body != nil {
+		var err error
+		if body.Deployments != nil {
+			enc, err = jira.EncodeDeployments(*body.Deployments)
+		} else {
+			enc, err = jira.EncodeBuilds(*body.Builds)
+		}
+		if err != nil {
+			return r.fail(err.Error())
+		}
+	}
 	// The client lives for the run; each submission has its own timeout,
 	// and the gating wait, after them, its own bounds (see gate).
 	client, code, ok := r.readyClient(ctx)
@@ -132,11 +145,7 @@ func (r *run) send(ctx context.Context, plan record.Plan, body *record.Body, dev
 	}
 	if body != nil {
 		submitCtx, cancel := context.WithTimeout(ctx, s.Timeout)
-		if body.Deployments != nil {
-			res, recErr = client.SubmitDeployments(submitCtx, *body.Deployments)
-		} else {
-			res, recErr = client.SubmitBuilds(submitCtx, *body.Builds)
-		}
+		res, recErr = client.Submit(submitCtx, enc)
 		cancel()
 	}
 	wg.Wait()

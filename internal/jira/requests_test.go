@@ -2,6 +2,7 @@ package jira_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"slices"
 	"strings"
@@ -260,5 +261,32 @@ func TestConnectionCountingCanFail(t *testing.T) {
 	submitBuild(t, newClient(t, srv, srv.CloudID, hc))
 	if n := srv.Connections(); n != 2 {
 		t.Fatalf("%d connections for 2 requests without keep-alive, want 2", n)
+	}
+}
+
+// A body is encoded once, apart from its submission: the bytes sent are the
+// encoding's, a retry would send them again, and a zero Encoded is refused
+// without a request.
+func TestEncodedBodyIsWhatIsSent(t *testing.T) {
+	srv := fakejira.New(t)
+	c := newClient(t, srv, "", nil)
+	if _, err := c.Submit(context.Background(), jira.Encoded{}); err == nil {
+		t.Fatal("a zero Encoded was submitted")
+	}
+	if n := len(srv.Requests()); n != 0 {
+		t.Fatalf("%d requests for nothing to submit", n)
+	}
+	e, err := jira.EncodeBuilds(buildRequest())
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := json.Marshal(buildRequest())
+	res, err := c.Submit(context.Background(), e)
+	if err != nil || res.Accepted != 1 {
+		t.Fatalf("%+v, %v", res, err)
+	}
+	reqs := srv.Requests()
+	if last := reqs[len(reqs)-1]; last.Endpoint != fakejira.EndpointBuilds || string(last.Body) != string(want) {
+		t.Errorf("sent %s %s, want the encoded body %s", last.Endpoint, last.Body, want)
 	}
 }

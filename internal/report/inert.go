@@ -213,13 +213,8 @@ func oneLine(s string) string { return stripControls(s, false) }
 // GitHub's math "$", and "\" itself. Parentheses, "#" and "!" mean nothing
 // without those and stay readable. Lines are joined, and a block marker at
 // the start ("#", "-", "+", "=", "1.", "1)") is escaped.
-var mdEscaper = func() *strings.Replacer {
-	var pairs []string
-	for _, c := range "\\`*_[]<>|~&$" {
-		pairs = append(pairs, string(c), `\`+string(c))
-	}
-	return strings.NewReplacer(pairs...)
-}()
+var mdEscaper = strings.NewReplacer(`\`, `\\`, "`", "\\`", `*`, `\*`, `_`, `\_`, `[`, `\[`, `]`, `\]`,
+	`<`, `\<`, `>`, `\>`, `|`, `\|`, `~`, `\~`, `&`, `\&`, `$`, `\$`)
 
 // autolinks are where GFM turns plain text into a link (its autolink
 // extension fires on "://" after a scheme and on "www."): escaping the colon

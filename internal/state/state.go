@@ -30,19 +30,16 @@ const (
 // canceling, skipped, manual, scheduled, waiting_for_callback), Bitbucket's
 // exit code is turned into success/failure by its adapter, Jenkins-like words
 // (aborted, unstable, not_built) for scripted use.
-var words = map[string]string{
-	Pending: Pending, InProgress: InProgress, Successful: Successful, Failed: Failed,
-	Cancelled: Cancelled, RolledBack: RolledBack, Unknown: Unknown,
-
-	"success": Successful, "succeeded": Successful, "passed": Successful, "ok": Successful,
-	"failure": Failed, "fail": Failed, "error": Failed, "errored": Failed, "killed": Failed,
-	"unstable": Failed, "timed_out": Failed, "declined": Cancelled,
-	"canceled": Cancelled, "aborted": Cancelled, "skipped": Cancelled, "not_built": Cancelled,
-	"running": InProgress, "started": InProgress, "in-progress": InProgress, "inprogress": InProgress,
-	"queued": Pending, "created": Pending, "waiting": Pending, "blocked": Pending, "manual": Pending,
-	"scheduled": Pending, "preparing": Pending, "waiting_on_dependencies": Pending,
-	"waiting_for_resource": Pending, "waiting_for_callback": Pending, "canceling": Cancelled,
-	"rolled-back": RolledBack, "rollback": RolledBack,
+// It is a table, not a map: a map literal is built by code at every start
+// (6.7 µs of a ~3.5 ms run, perf); this array is data the linker lays out.
+var words = [...]struct{ word, state string }{
+	{Pending, Pending}, {InProgress, InProgress}, {Successful, Successful}, {Failed, Failed}, {Cancelled, Cancelled}, {RolledBack, RolledBack},
+	{Unknown, Unknown}, {"success", Successful}, {"succeeded", Successful}, {"passed", Successful}, {"ok", Successful}, {"failure", Failed},
+	{"fail", Failed}, {"error", Failed}, {"errored", Failed}, {"killed", Failed}, {"unstable", Failed}, {"timed_out", Failed},
+	{"declined", Cancelled}, {"canceled", Cancelled}, {"aborted", Cancelled}, {"skipped", Cancelled}, {"not_built", Cancelled}, {"running", InProgress},
+	{"started", InProgress}, {"in-progress", InProgress}, {"inprogress", InProgress}, {"queued", Pending}, {"created", Pending}, {"waiting", Pending},
+	{"blocked", Pending}, {"manual", Pending}, {"scheduled", Pending}, {"preparing", Pending}, {"waiting_on_dependencies", Pending}, {"waiting_for_resource", Pending},
+	{"waiting_for_callback", Pending}, {"canceling", Cancelled}, {"rolled-back", RolledBack}, {"rollback", RolledBack},
 }
 
 // Error says a word is not one this tool can map.
@@ -55,8 +52,7 @@ func (e *Error) Error() string {
 // Map turns a word into a Jira state. deployment allows rolled_back, which
 // builds do not have.
 func Map(word string, deployment bool) (string, error) {
-	w := strings.ToLower(strings.TrimSpace(word))
-	s, ok := words[w]
+	s, ok := lookup(word)
 	if !ok {
 		return "", &Error{Word: word}
 	}
@@ -67,9 +63,19 @@ func Map(word string, deployment bool) (string, error) {
 	return s, nil
 }
 
+func lookup(word string) (string, bool) {
+	w := strings.ToLower(strings.TrimSpace(word))
+	for _, e := range words {
+		if e.word == w {
+			return e.state, true
+		}
+	}
+	return "", false
+}
+
 // Known reports whether word maps to some state.
 func Known(word string) bool {
-	_, ok := words[strings.ToLower(strings.TrimSpace(word))]
+	_, ok := lookup(word)
 	return ok
 }
 
@@ -77,9 +83,9 @@ func Known(word string) bool {
 func Accepted() []string {
 	jira := []string{Pending, InProgress, Successful, Failed, Cancelled, RolledBack, Unknown}
 	var rest []string
-	for w := range words {
-		if !slices.Contains(jira, w) {
-			rest = append(rest, w)
+	for _, w := range words {
+		if !slices.Contains(jira, w.word) {
+			rest = append(rest, w.word)
 		}
 	}
 	slices.Sort(rest)

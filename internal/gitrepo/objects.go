@@ -49,6 +49,19 @@ type objectDB struct {
 	chainSet map[objKey]struct{} // the links of a long chain
 
 	heads headLog // commits read: see noteCommit
+
+	// last is the object the last read returned, while its content is
+	// still valid (until the next read): resolving a name peels it to a
+	// commit and the caller then reads that commit, so every run read
+	// HEAD's commit twice (an open and an inflate each, for a loose one).
+	last lastRead
+}
+
+type lastRead struct {
+	ok   bool
+	h    Hash
+	t    ObjectType
+	data []byte
 }
 
 // maxObjectSize bounds the size the reader will inflate, so that a corrupt
@@ -456,6 +469,18 @@ func (db *objectDB) readKept(h Hash) (ObjectType, []byte, error) {
 }
 
 func (db *objectDB) readObject(h Hash, limit int, keep bool) (ObjectType, []byte, error) {
+	if !keep && db.last.ok && db.last.h == h && len(db.last.data) <= limit {
+		return db.last.t, db.last.data, nil
+	}
+	db.last = lastRead{}
+	t, data, err := db.readObjectOnce(h, limit, keep)
+	if err == nil && !keep {
+		db.last = lastRead{ok: true, h: h, t: t, data: data}
+	}
+	return t, data, err
+}
+
+func (db *objectDB) readObjectOnce(h Hash, limit int, keep bool) (ObjectType, []byte, error) {
 	p, off, err := db.find(&h)
 	if err == nil {
 		t, data, err := db.readPacked(p, off, limit, keep)

@@ -446,3 +446,46 @@ func TestNoteCommitLogsAcrossChunks(t *testing.T) {
 		}
 	}
 }
+
+// A read of the object the last read returned gives the same content
+// without reading it again (resolving HEAD and reading its commit read it
+// twice); any other read in between, or a keep read, ends that.
+func TestReadRemembersTheLastObject(t *testing.T) {
+	dir := t.TempDir()
+	a, b := NewHash(strings.Repeat("a", 40)), NewHash(strings.Repeat("b", 40))
+	dtWriteLoose(t, dir, a, "blob", []byte("first\n"))
+	dtWriteLoose(t, dir, b, "blob", []byte("second\n"))
+	db, err := openObjectDB(filepath.Join(dir, ".git", "objects"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.close()
+	if _, data, err := db.read(a); err != nil || string(data) != "first\n" {
+		t.Fatalf("%q, %v", data, err)
+	}
+	// Gone from disk: only the remembered content can answer.
+	if err := os.Remove(dtLoosePath(dir, a)); err != nil {
+		t.Fatal(err)
+	}
+	if typ, data, err := db.read(a); err != nil || typ != BlobObject || string(data) != "first\n" {
+		t.Fatalf("again: %v %q, %v", typ, data, err)
+	}
+	if _, _, err := db.readMax(a, 3); err == nil {
+		t.Error("a remembered object over the limit was returned")
+	}
+	if _, data, err := db.read(b); err != nil || string(data) != "second\n" {
+		t.Fatalf("%q, %v", data, err)
+	}
+	if _, _, err := db.read(a); err == nil {
+		t.Error("the object was remembered past another read")
+	}
+	if _, _, err := db.read(b); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(dtLoosePath(dir, b)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := db.readKept(b); err == nil {
+		t.Error("a keep read was answered from the last read's buffer")
+	}
+}

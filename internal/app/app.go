@@ -100,16 +100,10 @@ func Run(ctx context.Context, e Env) int {
 		rep.Flush()
 		return ExitUsage
 	}
-	r := &run{s: s, rep: rep, env: e}
-	defer r.dropEarly()
-	if !s.DryRun && (len(s.IssueKeys) > 0 || s.DevelopmentInfo.On() && c.DeletedBranch != "") {
-		// Something will be sent (or the run fails): the token and cloud
-		// id are taken while the workspace is read.
-		r.prepareEarly(ctx)
-	}
 	w := openWorkspace(&c)
 	defer w.close()
-	r.c, r.git = c, w
+	r := &run{s: s, c: c, rep: rep, env: e, git: w}
+	defer r.dropEarly()
 	code := r.run(ctx)
 	rep.Flush() // a no-op after Finish
 	return code
@@ -169,6 +163,12 @@ func (r *run) run(ctx context.Context) int {
 	if s.Gating && !only && plan.Kind != record.Deployment {
 		rep.Errorf("%v", &settings.Error{Setting: "gating", Msg: "applies to deployments only, and this record is a build (no environment is known); set environment, or remove gating"})
 		return ExitUsage
+	}
+	if !s.DryRun && len(s.IssueKeys) > 0 {
+		// The record is valid and has keys: it will be sent. The token
+		// and cloud id are taken while the commits are scanned and the
+		// body is built.
+		r.prepareEarly(ctx)
 	}
 	r.out = report.Outcome{
 		Kind: string(plan.Kind), State: plan.State, DisplayName: plan.DisplayName, URL: plan.URL,

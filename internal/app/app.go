@@ -266,12 +266,11 @@ func (r *run) run(ctx context.Context) int {
 
 // prepareEarly makes the run's client and starts taking its token and cloud
 // id, as soon as the run knows it may send, so that the network's round trips
-// overlap the local work: reading the workspace, building the body and,
-// the costly part of development information, the commits' changed files
-// (on a 1,000-commit range whose every commit names a key, ~15 ms of tree
-// diffs against a ~5 ms walk: BenchmarkChangesVsWalk1000, internal/gitrepo),
-// while a token and a tenant_info lookup from a runner to Atlassian take
-// 100 ms and more. send
+// overlap the local work: the commit scan, the body and, the costly part of
+// development information, the commits' changed files (on a 1,000-commit
+// range whose every commit names a key, ~15 ms of tree diffs against a ~5 ms
+// walk: BenchmarkChangesVsWalk1000, internal/gitrepo), while a token and a
+// tenant_info lookup from a runner to Atlassian take 100 ms and more. send
 // uses the same client and waits for this outcome: a failure is reported
 // there, once, and not tried again (the retries were this one's).
 func (r *run) prepareEarly(ctx context.Context) {

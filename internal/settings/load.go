@@ -70,7 +70,7 @@ func lookup(r Row, flags map[string]string, vars map[string]string) (string, boo
 	if v, ok := flags[r.Name]; ok {
 		return v, true, nil
 	}
-	for _, name := range r.EnvNames() {
+	for _, name := range r.envs() {
 		if v := strings.TrimSpace(vars[name]); v != "" {
 			return vars[name], true, nil
 		}
@@ -143,6 +143,10 @@ func (f *flagValue) IsBoolFlag() bool   { return f.isBool }
 
 func parseFlags(args []string) (map[string]string, error) {
 	got := map[string]string{}
+	if len(args) == 0 {
+		// A CI step has no arguments: no flag set to build.
+		return got, nil
+	}
 	fs := flag.NewFlagSet("jira-cicd", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	fs.Usage = func() {}

@@ -1,7 +1,6 @@
 package fakejira
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -157,18 +156,10 @@ func (s *Server) handleDevInfo(w http.ResponseWriter, r *http.Request) {
 	}
 	body, _ := io.ReadAll(r.Body)
 	if ve := s.checkBody(EndpointDevInfo, r, body); ve != nil {
-		msgs := make([]string, len(ve.Problems))
-		for i, p := range ve.Problems {
-			msgs[i] = p.String()
-		}
-		devinfoErrors(w, http.StatusBadRequest, msgs...)
+		devinfoErrors(w, http.StatusBadRequest, ve.Messages()...)
 		return
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc map[string]any
-	_ = dec.Decode(&doc)
-	repos, _ := doc["repositories"].([]any)
+	repos, _ := decodeDoc(body)["repositories"].([]any)
 
 	s.mu.Lock()
 	defer s.mu.Unlock()

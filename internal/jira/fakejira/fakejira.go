@@ -726,19 +726,12 @@ func (s *Server) handleBulk(w http.ResponseWriter, r *http.Request) {
 			recordProblems[i] = append(recordProblems[i], p.String())
 		}
 		if whole {
-			msgs := make([]string, len(ve.Problems))
-			for i, p := range ve.Problems {
-				msgs[i] = p.String()
-			}
-			writeErrors(w, http.StatusBadRequest, msgs...)
+			writeErrors(w, http.StatusBadRequest, ve.Messages()...)
 			return
 		}
 	}
 
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	var doc map[string]any
-	_ = dec.Decode(&doc)
+	doc := decodeDoc(body)
 	field := "builds"
 	if ep == EndpointDeployments {
 		field = "deployments"
@@ -963,4 +956,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // writeErrors writes the spec's ErrorMessages body: a top-level array of {"message": …}.
 func writeErrors(w http.ResponseWriter, status int, msgs ...string) {
 	writeJSON(w, status, toErrorMessages(msgs))
+}
+
+// decodeDoc decodes a body the validator has accepted into generic JSON,
+// numbers kept as written (json.Number), not turned into floats.
+func decodeDoc(body []byte) map[string]any {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	var doc map[string]any
+	_ = dec.Decode(&doc)
+	return doc
 }

@@ -56,11 +56,16 @@ type ValidationError struct {
 }
 
 func (e *ValidationError) Error() string {
+	return fmt.Sprintf("invalid %s request body: %s", e.Kind, strings.Join(e.Messages(), "; "))
+}
+
+// Messages is each problem as a line, as the fake's error bodies list them.
+func (e *ValidationError) Messages() []string {
 	msgs := make([]string, len(e.Problems))
 	for i, p := range e.Problems {
 		msgs[i] = p.String()
 	}
-	return fmt.Sprintf("invalid %s request body: %s", e.Kind, strings.Join(msgs, "; "))
+	return msgs
 }
 
 // recordIndex returns the index of the build or deployment a problem is about, or -1 when the problem is about the

@@ -70,7 +70,7 @@ func lookup(r Row, flags map[string]string, vars map[string]string) (string, boo
 	if v, ok := flags[r.Name]; ok {
 		return v, true, nil
 	}
-	for _, name := range r.envs() {
+	for _, name := range r.EnvNames() {
 		if v := strings.TrimSpace(vars[name]); v != "" {
 			return vars[name], true, nil
 		}

@@ -372,3 +372,49 @@ func TestGitWorktreeCLI(t *testing.T) {
 	res := mustRange(t, r, src.SHAs[1], 0)
 	checkShas(t, "worktree range", res.SHAs, shas(src, 3, 2))
 }
+
+// HEAD is read once and followed: a HEAD on a branch with no commits says
+// so, and a chain of symbolic refs is followed to git's depth and no further.
+func TestHeadFollowsSymbolicRefs(t *testing.T) {
+	needGit(t)
+	dir := t.TempDir()
+	runGit(t, dir, "init", "-q", "-b", "main")
+	r, err := Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Head(); err == nil || !strings.Contains(err.Error(), "HEAD points at refs/heads/main, which has no commits yet") {
+		t.Errorf("unborn branch: %v", err)
+	}
+	r.Close()
+
+	runGit(t, dir, "commit", "-q", "--allow-empty", "-m", "ABC-1 first")
+	sha := strings.TrimSpace(runGit(t, dir, "rev-parse", "HEAD"))
+	// HEAD -> refs/heads/s1 -> ... -> refs/heads/s<n> -> refs/heads/main.
+	chain := func(n int) {
+		target := "refs/heads/main"
+		for i := n; i >= 1; i-- {
+			name := fmt.Sprintf("refs/heads/s%d", i)
+			if err := os.WriteFile(filepath.Join(dir, ".git", filepath.FromSlash(name)), []byte("ref: "+target+"\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			target = name
+		}
+		if err := os.WriteFile(filepath.Join(dir, ".git", "HEAD"), []byte("ref: "+target+"\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// HEAD, the symrefs and main: maxSymrefDepth reads in all is the most.
+	chain(maxSymrefDepth - 2)
+	r, _ = Open(dir)
+	if h, err := r.Head(); err != nil || h.SHA != sha || h.Branch != "s1" {
+		t.Errorf("chain of %d: %+v, %v", maxSymrefDepth, h, err)
+	}
+	r.Close()
+	chain(maxSymrefDepth - 1)
+	r, _ = Open(dir)
+	defer r.Close()
+	if _, err := r.Head(); err == nil || !strings.Contains(err.Error(), "symbolic refs nested too deep") {
+		t.Errorf("chain of %d: %v", maxSymrefDepth+1, err)
+	}
+}

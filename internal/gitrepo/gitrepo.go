@@ -290,7 +290,7 @@ func (r *Repo) Head() (Head, error) {
 	if b, ok := strings.CutPrefix(ref.target, "refs/heads/"); ok {
 		h.Branch = b
 	}
-	sha, err := r.headHash()
+	sha, err := r.headHashFrom(ref)
 	if err != nil {
 		return h, err
 	}
@@ -306,12 +306,20 @@ func (r *Repo) Head() (Head, error) {
 }
 
 func (r *Repo) headHash() (Hash, error) {
-	h, err := r.refs.resolve("HEAD")
+	head, err := r.refs.read("HEAD")
 	if err != nil {
-		if errors.Is(err, ErrReferenceNotFound) {
-			if sym, serr := r.refs.read("HEAD"); serr == nil && sym.target != "" {
-				return ZeroHash, fmt.Errorf("HEAD points at %s, which has no commits yet", sym.target)
-			}
+		return ZeroHash, fmt.Errorf("resolve HEAD: %w", err)
+	}
+	return r.headHashFrom(head)
+}
+
+// headHashFrom is headHash for HEAD already read (Head reads it for the
+// branch name too).
+func (r *Repo) headHashFrom(head ref) (Hash, error) {
+	h, err := r.refs.follow(head)
+	if err != nil {
+		if errors.Is(err, ErrReferenceNotFound) && head.target != "" {
+			return ZeroHash, fmt.Errorf("HEAD points at %s, which has no commits yet", head.target)
 		}
 		return ZeroHash, fmt.Errorf("resolve HEAD: %w", err)
 	}

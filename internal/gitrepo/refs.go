@@ -140,17 +140,26 @@ func parseRefContent(name, content string) (ref, error) {
 
 // resolve follows symbolic refs to a hash.
 func (s *refStore) resolve(name string) (Hash, error) {
-	for i := 0; i < maxSymrefDepth; i++ {
-		r, err := s.read(name)
-		if err != nil {
+	r, err := s.read(name)
+	if err != nil {
+		return ZeroHash, err
+	}
+	return s.follow(r)
+}
+
+// follow resolves a ref already read: its hash, or its target's, reading at
+// most maxSymrefDepth refs in all (r counts as the first).
+func (s *refStore) follow(r ref) (Hash, error) {
+	for i := 1; r.target != ""; i++ {
+		if i >= maxSymrefDepth {
+			return ZeroHash, fmt.Errorf("ref %s: symbolic refs nested too deep", r.target)
+		}
+		var err error
+		if r, err = s.read(r.target); err != nil {
 			return ZeroHash, err
 		}
-		if r.target == "" {
-			return r.hash, nil
-		}
-		name = r.target
 	}
-	return ZeroHash, fmt.Errorf("ref %s: symbolic refs nested too deep", name)
+	return r.hash, nil
 }
 
 // loadPacked reads packed-refs (with its "^<peeled>" lines, skipped: tags

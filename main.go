@@ -37,10 +37,10 @@ func main() { os.Exit(run()) }
 // thread, and one blocked receiving signals), and waiting for them held a
 // run on loopback up by ~0.4 ms of its ~3.8 (hyperfine, 800 runs each, 2
 // CPUs; bench/run.sh's end-to-end job). The run waits for them before its
-// first write to Jira (app.Env.SignalsReady), so a signal stops every write
+// first request (app.Env.SignalsReady), so a signal stops every request
 // gracefully; one that comes earlier, while the settings and the workspace
-// are read and the token may be asked for, ends the process as the default
-// action does, as one that comes before main always could.
+// are read, ends the process as the default action does, as one that comes
+// before main always could.
 func run() int {
 	sigs := make(chan os.Signal, 2)
 	ready := make(chan struct{})

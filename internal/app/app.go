@@ -48,9 +48,9 @@ type Env struct {
 	Retry   jira.Retry
 	Version string
 	// SignalsReady, when set, is closed once main stops the run on SIGTERM
-	// and SIGINT (by cancelling its context). The run's first write to Jira
-	// (a submission or a deletion) waits for it, so that a signal stops every
-	// write gracefully; the token and cloud id are only read, and need not.
+	// and SIGINT (by cancelling its context). The run's first request waits
+	// for it, so that a signal stops every request gracefully, one that hangs
+	// included.
 	SignalsReady <-chan struct{}
 }
 
@@ -279,14 +279,20 @@ func (r *run) prepareEarly(ctx context.Context) {
 	r.prepared = make(chan error, 1)
 	r.cancelEarly = cancel
 	go func() {
+		if err := r.signalsReady(ectx); err != nil {
+			r.prepared <- err
+			return
+		}
 		pctx, cancel := context.WithTimeout(ectx, r.s.Timeout)
 		defer cancel()
 		r.prepared <- r.client.Prepare(pctx)
 	}()
 }
 
-// signalsReady waits until a signal can stop the run's writes to Jira (see
-// Env.SignalsReady).
+// signalsReady waits until a signal can stop the run's requests (see
+// Env.SignalsReady). By the time a run knows it will send, main has
+// usually installed the handlers: the wait is for the rare run that gets
+// there first.
 func (r *run) signalsReady(ctx context.Context) error {
 	if r.env.SignalsReady == nil {
 		return nil

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -436,11 +435,11 @@ func TestDryRunRecordIsInert(t *testing.T) {
 	}
 }
 
-// Nothing is written to Jira before main handles SIGTERM and SIGINT
-// (Env.SignalsReady). A run whose handlers are not in yet may take its token
-// and cloud id (early when keys are given, at the send when they are
-// scanned), but waits before its submission, and stops when told to.
-func TestNoWriteBeforeSignalsReady(t *testing.T) {
+// Nothing is sent before main handles SIGTERM and SIGINT (Env.SignalsReady):
+// a run whose handlers are not in asks for no token and no cloud id, whether
+// it would ask early (issue keys given) or at the send (keys scanned), and
+// stops when told to.
+func TestNoRequestBeforeSignalsReady(t *testing.T) {
 	for name, extra := range map[string][]string{
 		"keys given":   {"INPUT_ISSUE_KEYS=OPS-7"},
 		"keys scanned": nil,
@@ -450,23 +449,13 @@ func TestNoWriteBeforeSignalsReady(t *testing.T) {
 			dir, env := pushEnv(t, srv, extra...)
 			ctx, cancel := context.WithCancelCause(context.Background())
 			defer cancel(nil)
-			// The run takes its token and cloud id, then has at most
-			// writeWait to send what it should not (it would within
-			// microseconds), then is stopped.
-			const writeWait = 50 * time.Millisecond
-			reads := make(chan struct{}, 2)
-			var wrote []string
-			var mu sync.Mutex
+			// A run reaches its first request within milliseconds:
+			// noRequestWait bounds the wait for one that must not come.
+			const noRequestWait = 50 * time.Millisecond
+			sent := make(chan string, 10)
 			hc := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
-				resp, err := srv.Client().Transport.RoundTrip(req)
-				if strings.Contains(req.URL.Path, "/oauth/token") || strings.Contains(req.URL.Path, "tenant_info") {
-					reads <- struct{}{}
-				} else {
-					mu.Lock()
-					wrote = append(wrote, req.Method+" "+req.URL.Path)
-					mu.Unlock()
-				}
-				return resp, err
+				sent <- req.Method + " " + req.URL.Path
+				return srv.Client().Transport.RoundTrip(req)
 			})}
 			var out bytes.Buffer
 			done := make(chan int, 1)
@@ -475,21 +464,20 @@ func TestNoWriteBeforeSignalsReady(t *testing.T) {
 					Now: func() time.Time { return fixedNow }, Version: "test", HTTPClient: hc,
 					SignalsReady: make(chan struct{})})
 			}()
-			<-reads
-			<-reads
 			select {
+			case req := <-sent:
+				t.Errorf("%s before the signal handlers", req)
 			case code := <-done:
 				t.Fatalf("the run ended (exit %d) without its signal handlers:\n%s", code, out.String())
-			case <-time.After(writeWait):
+			case <-time.After(noRequestWait):
 			}
 			cancel(errors.New("stopped by SIGTERM"))
 			if code := <-done; code != ExitFailure {
 				t.Errorf("exit %d, want %d", code, ExitFailure)
 			}
-			mu.Lock()
-			defer mu.Unlock()
-			if len(wrote) > 0 {
-				t.Errorf("written before the signal handlers: %v", wrote)
+			// Run returned: every request it started has ended.
+			if n := len(sent); n > 0 {
+				t.Errorf("%d requests before the signal handlers", n)
 			}
 			if !strings.Contains(out.String(), "stopped by SIGTERM before the send") {
 				t.Errorf("the stop is not reported:\n%s", out.String())

@@ -27,8 +27,8 @@ func (r *run) newClient(ctx context.Context) *jira.Client {
 	})
 }
 
-// readyClient returns the run's client, once a signal can stop what it
-// sends (see Env.SignalsReady): the one made early, once the token and cloud
+// readyClient returns the run's client, once a signal can stop its
+// requests (see Env.SignalsReady): the one made early, once the token and cloud
 // id it was taking are in (see prepareEarly), or a new one. When that early
 // work failed, ok is false and code is the run's exit.
 func (r *run) readyClient(ctx context.Context) (client *jira.Client, code int, ok bool) {
